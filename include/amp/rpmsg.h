@@ -1,0 +1,257 @@
+/*
+ * amp/rpmsg.h - RPMsg over two vrings, with endpoints and the name service,
+ * in either role: host (virtio driver, owns the buffers) or remote (virtio
+ * device). Wire-compatible with Linux virtio_rpmsg_bus, OpenAMP and
+ * MicroPython's openamp module.
+ *
+ * The caller owns every struct (device, endpoints); the core allocates
+ * nothing, so any number of devices may coexist. Nothing here blocks except
+ * through the platform's wait op, and every wait has a timeout.
+ *
+ * Data path: amp_rpmsg_send() -> (role) get a tx buffer -> vring -> notify;
+ * amp_rpmsg_poll() -> vring -> dispatch to the endpoint's rx callback.
+ */
+#ifndef AMP_RPMSG_H
+#define AMP_RPMSG_H
+
+#include "amp/platform.h"
+#include "amp/vring.h"
+#include "amp/rsc.h"
+
+#define AMP_RPMSG_ADDR_ANY      0xFFFFFFFFu
+#define AMP_RPMSG_NS_ADDR       53u
+#define AMP_RPMSG_RESERVED_ADDRS 1024u   /* dynamic addresses start here */
+#define AMP_RPMSG_NAME_LEN      32       /* including the NUL */
+#define AMP_RPMSG_DEFAULT_BUF_SIZE 512u
+#define AMP_RPMSG_MAX_VRING_NUM 256u    /* entries per vring, as Linux */
+
+/* ---- Wire structs. ---- */
+struct amp_rpmsg_hdr {
+    uint32_t src;
+    uint32_t dst;
+    uint32_t reserved;
+    uint16_t len;
+    uint16_t flags;
+};
+_Static_assert(sizeof(struct amp_rpmsg_hdr) == 16, "rpmsg header is 16 bytes");
+_Static_assert(offsetof(struct amp_rpmsg_hdr, len) == 12, "rpmsg hdr.len at 12");
+
+#define AMP_RPMSG_NS_CREATE  0u
+#define AMP_RPMSG_NS_DESTROY 1u
+struct amp_rpmsg_ns_msg {
+    char name[AMP_RPMSG_NAME_LEN];
+    uint32_t addr;
+    uint32_t flags;
+};
+_Static_assert(sizeof(struct amp_rpmsg_ns_msg) == 40, "ns message is 40 bytes");
+_Static_assert(offsetof(struct amp_rpmsg_ns_msg, addr) == 32, "ns addr at 32");
+
+/* ---- Configuration: a plain description of the shared region. ---- */
+/*
+ * The role is chosen at run time by pointing cfg.role at one of these. Only
+ * the roles a program names get linked, so remote firmware carries no host
+ * code.
+ */
+struct amp_rpmsg_role_ops;
+extern const struct amp_rpmsg_role_ops amp_rpmsg_host_ops;    /* virtio driver: Linux, MicroPython's main core */
+extern const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops;  /* virtio device: the firmware side */
+#define AMP_RPMSG_HOST   (&amp_rpmsg_host_ops)
+#define AMP_RPMSG_REMOTE (&amp_rpmsg_remote_ops)
+
+enum amp_rpmsg_addr_mode {
+    AMP_ADDR_PHYS = 0,      /* descriptors hold shm_pa + offset (Linux, OpenAMP) */
+    AMP_ADDR_OFFSET = 1,    /* descriptors hold the offset from shm (MicroPython) */
+};
+
+struct amp_rpmsg_config {
+    const struct amp_rpmsg_role_ops *role;   /* AMP_RPMSG_HOST or AMP_RPMSG_REMOTE */
+    enum amp_rpmsg_addr_mode addr_mode;
+    /* The region every buffer lives in, as this side sees it and as the
+     * address written into descriptors (PHYS mode) names its start. */
+    void *shm;
+    uint64_t shm_pa;
+    size_t shm_size;
+    /* vring 0 carries remote->host, vring 1 host->remote (both local pointers). */
+    void *vring[2];
+    uint32_t vring_notifyid[2];
+    uint16_t vring_num;           /* entries per vring, power of two */
+    uint32_t vring_align;
+    /* Host only: the buffer pool, inside shm. 0 counts mean "split evenly". */
+    void *buf_pool;
+    uint32_t buf_count;
+    uint32_t rx_buf_count;        /* posted for receive (<= vring_num) */
+    uint32_t buf_size;            /* bytes per buffer incl. header; 0 = 512 */
+    /* The vdev entry in the resource table (status, features), or NULL. */
+    struct amp_rsc_vdev *vdev;
+    uint32_t features;            /* host: features to accept; remote: unused */
+    const struct amp_platform *platform;
+};
+
+/* Fill cfg's vring fields from a vdev entry, translating da linearly into shm. */
+int amp_rpmsg_config_from_vdev(struct amp_rpmsg_config *cfg, struct amp_rsc_vdev *vdev,
+                               size_t vdev_size);
+
+struct amp_rpmsg_device;
+struct amp_rpmsg_endpoint;
+
+/* rx callback return values: release the buffer now, or keep it (see hold). */
+#define AMP_RPMSG_RELEASE 0
+#define AMP_RPMSG_HOLD    1
+
+/*
+ * Called from amp_rpmsg_poll() for each message to this endpoint. `data` is
+ * valid until the callback returns, or - if it returns AMP_RPMSG_HOLD - until
+ * amp_rpmsg_release_rx_buffer(dev, data). A negative return says the
+ * message was malformed: it is counted in rx_dropped / last_rx_error.
+ */
+typedef int (*amp_rpmsg_rx_cb)(struct amp_rpmsg_endpoint *ept, void *data, size_t len,
+                               uint32_t src, void *priv);
+/* The peer destroyed the service this endpoint was bound to. */
+typedef void (*amp_rpmsg_unbind_cb)(struct amp_rpmsg_endpoint *ept, void *priv);
+/* The peer announced (or destroyed) a service no local endpoint has. */
+typedef void (*amp_rpmsg_ns_cb)(struct amp_rpmsg_device *dev, const char *name,
+                                uint32_t addr, uint32_t flags, void *priv);
+
+struct amp_rpmsg_endpoint {
+    char name[AMP_RPMSG_NAME_LEN];
+    uint32_t addr;
+    uint32_t dest_addr;
+    amp_rpmsg_rx_cb rx_cb;
+    amp_rpmsg_unbind_cb unbind_cb;
+    void *priv;
+    struct amp_rpmsg_device *dev;
+    struct amp_rpmsg_endpoint *next;
+    bool dest_dynamic;             /* dest learnt from the peer (NS or first message) */
+    bool announced;                /* an NS create went out for it */
+};
+
+struct amp_rpmsg_device {
+    struct amp_rpmsg_config cfg;
+    const struct amp_rpmsg_role_ops *role;
+    struct amp_vring rx_vring;     /* host: vring 0; remote: vring 1 */
+    struct amp_vring tx_vring;     /* host: vring 1; remote: vring 0 */
+    uint32_t rx_notifyid, tx_notifyid;
+    uint32_t buf_size;
+    uint32_t rx_count;             /* host: receive buffers, pool indices [0, rx_count) */
+    uint32_t tx_count;             /* host: transmit buffers, the next tx_count */
+    uint32_t tx_fresh;             /* host: transmit buffers handed out at least once */
+    struct amp_rpmsg_endpoint *endpoints;
+    struct amp_rpmsg_endpoint ns_ept;
+    amp_rpmsg_ns_cb ns_cb;
+    void *ns_priv;
+    uint32_t next_addr;            /* next dynamic address to try */
+    bool ns_enabled;
+    bool ready;                    /* vrings live: host set up / remote saw DRIVER_OK */
+    uint32_t rx_dropped;           /* messages dropped: no endpoint, or malformed */
+    int last_rx_error;             /* why the last one was dropped */
+    /* Remote: transmit buffers taken from the ring but given back unused. */
+    uint32_t tx_spare[AMP_RPMSG_MAX_VRING_NUM / 32];
+    uint32_t tx_spare_count;
+};
+
+/*
+ * Bring a device up. Host: lays out and zeroes the vrings, posts the receive
+ * buffers, accepts features and sets DRIVER_OK in cfg->vdev. Remote:
+ * -AMP_EAGAIN until the host has set DRIVER_OK (see amp_rpmsg_wait_ready);
+ * 0 once attached. Endpoints already on `dev` (after a reset) are kept and
+ * re-announced.
+ */
+int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg);
+/* Remote: retry init until DRIVER_OK or timeout (-AMP_ETIMEDOUT). */
+int amp_rpmsg_wait_ready(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
+                         int32_t timeout_ms);
+/*
+ * Forget the rings (the peer restarted or is gone): unbind every endpoint
+ * whose destination came from the name service (calling its unbind
+ * callback), and mark the device not ready. Endpoints stay registered; the
+ * next amp_rpmsg_init() re-announces them.
+ */
+void amp_rpmsg_reset(struct amp_rpmsg_device *dev);
+/* Destroy all endpoints (announcing it when ready) and detach. */
+void amp_rpmsg_deinit(struct amp_rpmsg_device *dev);
+
+static inline void amp_rpmsg_set_ns_callback(struct amp_rpmsg_device *dev, amp_rpmsg_ns_cb cb,
+                                             void *priv)
+{
+    dev->ns_cb = cb;
+    dev->ns_priv = priv;
+}
+
+/*
+ * Register an endpoint. `src` ANY allocates from 1024 upwards; a fixed src
+ * already in use is -AMP_EADDRINUSE. A named endpoint with dest ANY is
+ * announced (NS create) once the device is ready.
+ */
+int amp_rpmsg_create_ept(struct amp_rpmsg_endpoint *ept, struct amp_rpmsg_device *dev,
+                         const char *name, uint32_t src, uint32_t dest,
+                         amp_rpmsg_rx_cb rx_cb, amp_rpmsg_unbind_cb unbind_cb, void *priv);
+/*
+ * Unregister, announcing NS destroy if a create went out. The endpoint is
+ * gone in any case; the return value says whether the announcement could
+ * be sent (it never waits for a buffer).
+ */
+int amp_rpmsg_destroy_ept(struct amp_rpmsg_endpoint *ept);
+
+static inline bool amp_rpmsg_ept_is_ready(const struct amp_rpmsg_endpoint *ept)
+{
+    return ept->dest_addr != AMP_RPMSG_ADDR_ANY && ept->dev && ept->dev->ready;
+}
+
+/* Largest payload one message can carry on this device. */
+static inline uint32_t amp_rpmsg_max_payload(const struct amp_rpmsg_device *dev)
+{
+    return dev->buf_size - (uint32_t)sizeof(struct amp_rpmsg_hdr);
+}
+
+/*
+ * Copy send. timeout_ms: 0 tries once (-AMP_ENOBUFS if no buffer), -1 waits
+ * forever, N waits up to N ms (-AMP_ETIMEDOUT). Returns the payload length.
+ * An empty payload is one valid message; one larger than the buffer is
+ * -AMP_EMSGSIZE.
+ */
+int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                              const void *data, size_t len, int32_t timeout_ms);
+
+static inline int amp_rpmsg_send(struct amp_rpmsg_endpoint *ept, const void *data, size_t len,
+                                 int32_t timeout_ms)
+{
+    return ept ? amp_rpmsg_send_offchannel(ept, ept->addr, ept->dest_addr, data, len, timeout_ms)
+               : -AMP_EINVAL;
+}
+
+/* ---- Zero-copy. ---- */
+/*
+ * Get a transmit buffer: returns its payload area (capacity in *size), or
+ * NULL with *err set. Then either amp_rpmsg_send_nocopy() or
+ * amp_rpmsg_release_tx_buffer() - exactly one of them.
+ */
+void *amp_rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size, int32_t timeout_ms,
+                              int *err);
+int amp_rpmsg_send_nocopy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                          void *payload, size_t len);
+int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload);
+/* Give back a receive buffer whose callback returned AMP_RPMSG_HOLD. */
+int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload);
+
+/*
+ * Drain the receive ring, dispatching callbacks. Returns the number of
+ * messages taken from the ring, or -AMP_EBADMSG if the peer corrupted the
+ * ring (every later poll then stops at the same place, until re-init).
+ * Malformed messages and messages to no endpoint are dropped, counted in
+ * rx_dropped, and their reason kept in last_rx_error.
+ */
+int amp_rpmsg_poll(struct amp_rpmsg_device *dev);
+
+/*
+ * Notification control for polled, blocking and adaptive receive loops.
+ * amp_rpmsg_arm() asks the peer to ring the doorbell for new messages and
+ * returns true if some are already waiting (do not sleep then);
+ * amp_rpmsg_disarm() tells the peer not to bother (we are polling).
+ */
+bool amp_rpmsg_arm(struct amp_rpmsg_device *dev);
+void amp_rpmsg_disarm(struct amp_rpmsg_device *dev);
+
+/* Wait until a message may be pending or timeout (through the platform). */
+int amp_rpmsg_wait(struct amp_rpmsg_device *dev, int32_t timeout_ms);
+
+#endif /* AMP_RPMSG_H */

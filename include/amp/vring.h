@@ -1,0 +1,123 @@
+/*
+ * amp/vring.h - split virtqueue (virtio 1.x "split ring") in shared memory,
+ * both the driver side (the host, which owns the buffers) and the device
+ * side (the remote, which consumes and returns them).
+ *
+ * Everything read from the ring is treated as hostile: indices are checked
+ * against `num` and the used/avail index may never run ahead by more than
+ * `num`. A violation returns -AMP_EBADMSG and leaves the local state as it
+ * was.
+ */
+#ifndef AMP_VRING_H
+#define AMP_VRING_H
+
+#include "amp/platform.h"
+
+/* ---- Wire layout (little-endian, packed by construction). ---- */
+#define AMP_VRING_DESC_F_NEXT      1u
+#define AMP_VRING_DESC_F_WRITE     2u
+#define AMP_VRING_DESC_F_INDIRECT  4u
+#define AMP_VRING_AVAIL_F_NO_INTERRUPT 1u
+#define AMP_VRING_USED_F_NO_NOTIFY     1u
+#define AMP_VIRTIO_F_EVENT_IDX     29u   /* feature bit */
+
+struct amp_vring_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;
+};
+
+struct amp_vring_avail {
+    uint16_t flags;
+    uint16_t idx;
+    uint16_t ring[];     /* num entries, then u16 used_event */
+};
+
+struct amp_vring_used_elem {
+    uint32_t id;
+    uint32_t len;
+};
+
+struct amp_vring_used {
+    uint16_t flags;
+    uint16_t idx;
+    struct amp_vring_used_elem ring[]; /* num entries, then u16 avail_event */
+};
+
+_Static_assert(sizeof(struct amp_vring_desc) == 16, "vring desc is 16 bytes");
+_Static_assert(offsetof(struct amp_vring_desc, len) == 8, "desc.len at 8");
+_Static_assert(offsetof(struct amp_vring_desc, flags) == 12, "desc.flags at 12");
+_Static_assert(offsetof(struct amp_vring_desc, next) == 14, "desc.next at 14");
+_Static_assert(sizeof(struct amp_vring_avail) == 4, "avail header is 4 bytes");
+_Static_assert(sizeof(struct amp_vring_used_elem) == 8, "used elem is 8 bytes");
+_Static_assert(offsetof(struct amp_vring_used, ring) == 4, "used ring at 4");
+
+/* Bytes a ring of `num` entries with `align` occupies (reference.md §1). */
+size_t amp_vring_size(uint32_t num, uint32_t align);
+
+/*
+ * Local view of one vring. The caller owns this struct; the ring itself
+ * lives in shared memory. Shadow indices are kept here, never re-read from
+ * shared memory, so the peer cannot rewind them.
+ */
+struct amp_vring {
+    struct amp_vring_desc *desc;
+    struct amp_vring_avail *avail;
+    struct amp_vring_used *used;
+    uint16_t num;
+    uint16_t last_seen;   /* driver: next used idx to read; device: next avail idx */
+    uint16_t next_idx;    /* driver: our avail idx; device: our used idx */
+    uint16_t notified_idx; /* next_idx when we last decided whether to notify */
+    bool event_idx;       /* VIRTIO_F_EVENT_IDX negotiated */
+    bool cb_enabled;      /* we asked the peer to notify us */
+};
+
+/*
+ * Attach to a ring at `mem` (size amp_vring_size(num, align)); `num` must be
+ * a power of two in 1..32768 and `align` a power of two >= 4.
+ * Driver init also zeroes the ring; device attach leaves it untouched.
+ */
+int amp_vring_init_driver(struct amp_vring *vr, void *mem, uint32_t num, uint32_t align,
+                          bool event_idx);
+int amp_vring_init_device(struct amp_vring *vr, void *mem, uint32_t num, uint32_t align,
+                          bool event_idx);
+
+/* ---- Driver side (host). ---- */
+
+/* Fill descriptor `id` and make it available to the device. */
+int amp_vring_add_avail(struct amp_vring *vr, uint16_t id, uint64_t addr, uint32_t len,
+                        uint16_t flags);
+/*
+ * Take the next used entry: 0 with *id and *len set, -AMP_EAGAIN if none,
+ * -AMP_EBADMSG if the device wrote an impossible index or id.
+ */
+int amp_vring_get_used(struct amp_vring *vr, uint16_t *id, uint32_t *len);
+/* True when the device asked to be told of the entries added since the last call. */
+bool amp_vring_driver_needs_notify(struct amp_vring *vr);
+/*
+ * Ask (enable) or stop asking for a doorbell when the device adds used
+ * entries. Enabling returns true if entries are already pending, so the
+ * caller must not go to sleep.
+ */
+bool amp_vring_driver_want_notify(struct amp_vring *vr, bool enable);
+
+/* ---- Device side (remote). ---- */
+
+/*
+ * Take the next available descriptor id: 0 with *id set, -AMP_EAGAIN if
+ * none, -AMP_EBADMSG for an impossible index.
+ */
+int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id);
+/*
+ * Read descriptor `id` (< num) once. Chained and indirect descriptors are
+ * not used by rpmsg and are refused with -AMP_EBADMSG.
+ */
+int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr, uint32_t *len);
+/* Return descriptor `id` to the driver with `len` bytes written. */
+int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len);
+bool amp_vring_device_needs_notify(struct amp_vring *vr);
+/* Same as the driver's, for the driver adding available entries. */
+bool amp_vring_device_want_notify(struct amp_vring *vr, bool enable);
+
+#endif /* AMP_VRING_H */

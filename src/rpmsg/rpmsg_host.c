@@ -1,0 +1,167 @@
+/*
+ * Host role (virtio driver). The host owns every buffer: the first
+ * rx_count of the pool are posted on vring 0 for the remote to fill, the
+ * next tx_count carry our messages on vring 1 and come back on its used ring.
+ * Descriptor ids equal buffer indices within each half, so a buffer's id is
+ * plain arithmetic on its address.
+ */
+#include "rpmsg_internal.h"
+
+#define FEATURE_NS        (1u << AMP_VIRTIO_RPMSG_F_NS)
+#define FEATURE_EVENT_IDX (1u << AMP_VIRTIO_F_EVENT_IDX)
+
+/* The address a descriptor carries for a local pointer into shm. */
+static uint64_t host_va_to_addr(const struct amp_rpmsg_device *dev, const void *va)
+{
+    uint64_t off = (uint64_t)((const uint8_t *)va - (const uint8_t *)dev->cfg.shm);
+    return dev->cfg.addr_mode == AMP_ADDR_PHYS ? dev->cfg.shm_pa + off : off;
+}
+
+static struct amp_rpmsg_hdr *pool_buffer(const struct amp_rpmsg_device *dev, uint32_t index)
+{
+    return (struct amp_rpmsg_hdr *)(void *)((uint8_t *)dev->cfg.buf_pool + (size_t)index * dev->buf_size);
+}
+
+/* Pool index of hdr, or -1 if it is not the start of a pool buffer. */
+static int32_t pool_index(const struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr)
+{
+    uintptr_t base = (uintptr_t)dev->cfg.buf_pool, at = (uintptr_t)hdr;
+    if (at < base || (at - base) % dev->buf_size)
+        return -1;
+    uintptr_t index = (at - base) / dev->buf_size;
+    return index < dev->rx_count + dev->tx_count ? (int32_t)index : -1;
+}
+
+static int host_post_rx(struct amp_rpmsg_device *dev, uint16_t index)
+{
+    struct amp_rpmsg_hdr *hdr = pool_buffer(dev, index);
+    return amp_vring_add_avail(&dev->rx_vring, index, host_va_to_addr(dev, hdr), dev->buf_size,
+                               AMP_VRING_DESC_F_WRITE);
+}
+
+static int host_init(struct amp_rpmsg_device *dev)
+{
+    const struct amp_rpmsg_config *cfg = &dev->cfg;
+    uint32_t num = cfg->vring_num;
+    if (!cfg->buf_pool || cfg->buf_count < 2 || (dev->buf_size & 3u) ||
+        ((uintptr_t)cfg->buf_pool & 3u))
+        return -AMP_EINVAL;
+    uint32_t rx = cfg->rx_buf_count ? cfg->rx_buf_count : cfg->buf_count / 2;
+    if (rx > num)
+        rx = num;
+    uint32_t tx = cfg->buf_count - rx < num ? cfg->buf_count - rx : num;
+    if (rx == 0 || tx == 0 || rx >= cfg->buf_count)
+        return -AMP_EINVAL;
+    /* The whole pool must lie inside the shared region. */
+    uintptr_t shm = (uintptr_t)cfg->shm, pool = (uintptr_t)cfg->buf_pool;
+    uint64_t pool_bytes = (uint64_t)(rx + tx) * dev->buf_size;
+    if (pool < shm || pool - shm > cfg->shm_size || pool_bytes > cfg->shm_size - (pool - shm))
+        return -AMP_ERANGE;
+
+    uint32_t offered = cfg->vdev ? amp_le32(AMP_READ_ONCE(cfg->vdev->dfeatures)) : cfg->features;
+    uint32_t accepted = offered & cfg->features;
+    dev->ns_enabled = accepted & FEATURE_NS;
+    bool event_idx = accepted & FEATURE_EVENT_IDX;
+    int rc = amp_vring_init_driver(&dev->rx_vring, cfg->vring[0], num, cfg->vring_align, event_idx);
+    if (rc == 0)
+        rc = amp_vring_init_driver(&dev->tx_vring, cfg->vring[1], num, cfg->vring_align, event_idx);
+    if (rc)
+        return rc;
+    dev->rx_notifyid = cfg->vring_notifyid[0];
+    dev->tx_notifyid = cfg->vring_notifyid[1];
+    dev->rx_count = rx;
+    dev->tx_count = tx;
+    dev->tx_fresh = 0;
+    for (uint16_t i = 0; i < rx; i++)
+        host_post_rx(dev, i);
+    /* Sent buffers come back on their own; we look when we need one. */
+    amp_vring_driver_want_notify(&dev->tx_vring, false);
+
+    if (cfg->vdev) {
+        AMP_WRITE_ONCE(cfg->vdev->gfeatures, amp_cpu_to_le32(accepted));
+        /* Rings and features must be in place before the remote sees DRIVER_OK. */
+        amp_wmb();
+        AMP_WRITE_ONCE(cfg->vdev->status,
+                       (uint8_t)(AMP_VIRTIO_STATUS_ACKNOWLEDGE | AMP_VIRTIO_STATUS_DRIVER |
+                                 AMP_VIRTIO_STATUS_FEATURES_OK | AMP_VIRTIO_STATUS_DRIVER_OK));
+        amp_cache_flush(cfg->platform, cfg->vdev, sizeof(*cfg->vdev));
+    }
+    /* Tell a remote that is already waiting that it may start. */
+    cfg->platform->ops->notify(cfg->platform->ctx, dev->rx_notifyid);
+    return 0;
+}
+
+static struct amp_rpmsg_hdr *host_get_tx(struct amp_rpmsg_device *dev, uint32_t *capacity,
+                                         int *err)
+{
+    *capacity = dev->buf_size;
+    int spare = rpmsg_spare_take(dev);
+    if (spare >= 0)
+        return pool_buffer(dev, dev->rx_count + (uint32_t)spare);
+    uint16_t id;
+    uint32_t len;
+    int rc = amp_vring_get_used(&dev->tx_vring, &id, &len);
+    if (rc == 0) {
+        if (id < dev->tx_fresh)
+            return pool_buffer(dev, dev->rx_count + id);
+        rc = -AMP_EBADMSG;      /* the remote returned a buffer we never sent */
+    }
+    if (rc == -AMP_EBADMSG) {
+        *err = rc;
+        return NULL;
+    }
+    if (dev->tx_fresh < dev->tx_count)
+        return pool_buffer(dev, dev->rx_count + dev->tx_fresh++);
+    *err = -AMP_ENOBUFS;
+    return NULL;
+}
+
+static int host_tx_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr)
+{
+    int32_t index = pool_index(dev, hdr);
+    if (index < (int32_t)dev->rx_count)
+        return -AMP_EINVAL;
+    return index - (int32_t)dev->rx_count;
+}
+
+static int host_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
+                        uint32_t len)
+{
+    int rc = amp_vring_add_avail(&dev->tx_vring, id, host_va_to_addr(dev, hdr), len, 0);
+    if (rc == 0)
+        rpmsg_kick(dev, &dev->tx_vring, dev->tx_notifyid, amp_vring_driver_needs_notify);
+    return rc;
+}
+
+static int host_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *len)
+{
+    uint16_t id;
+    int rc = amp_vring_get_used(&dev->rx_vring, &id, len);
+    if (rc)
+        return rc;
+    if (id >= dev->rx_count)
+        return -AMP_EBADMSG;     /* not one of our receive buffers */
+    *hdr = pool_buffer(dev, id);
+    return 0;
+}
+
+static int host_release_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr)
+{
+    int32_t index = pool_index(dev, hdr);
+    if (index < 0 || index >= (int32_t)dev->rx_count)
+        return -AMP_EINVAL;
+    int rc = host_post_rx(dev, (uint16_t)index);
+    if (rc == 0)
+        rpmsg_kick(dev, &dev->rx_vring, dev->rx_notifyid, amp_vring_driver_needs_notify);
+    return rc;
+}
+
+const struct amp_rpmsg_role_ops amp_rpmsg_host_ops = {
+    .init = host_init,
+    .get_tx = host_get_tx,
+    .tx_id = host_tx_id,
+    .send_tx = host_send_tx,
+    .get_rx = host_get_rx,
+    .release_rx = host_release_rx,
+    .want_notify = amp_vring_driver_want_notify,
+};

@@ -1,0 +1,74 @@
+/*
+ * Private interface between the role-neutral rpmsg core (rpmsg.c) and the
+ * two roles (rpmsg_host.c, rpmsg_remote.c). A role owns buffer handling:
+ * where transmit buffers come from and how receive buffers go back.
+ */
+#ifndef AMP_RPMSG_INTERNAL_H
+#define AMP_RPMSG_INTERNAL_H
+
+#include "amp/rpmsg.h"
+
+struct amp_rpmsg_role_ops {
+    /* Finish role-specific init on a filled-in dev; -AMP_EAGAIN if the peer is not ready. */
+    int (*init)(struct amp_rpmsg_device *dev);
+    /* A free transmit buffer (its header) and its capacity, or NULL with *err. */
+    struct amp_rpmsg_hdr *(*get_tx)(struct amp_rpmsg_device *dev, uint32_t *capacity, int *err);
+    /* Descriptor id of a transmit buffer we hold, or a negative error if it is not one. */
+    int (*tx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
+    /* Hand a filled buffer (header + payload = len bytes) to the peer. */
+    int (*send_tx)(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
+                   uint32_t len);
+    /*
+     * Next received buffer and the length the peer says it wrote: 0, or
+     * -AMP_EAGAIN (none), -AMP_EBADMSG (ring corrupt), or another error for
+     * one bad buffer that the role has already handed back.
+     */
+    int (*get_rx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *len);
+    /* Return a receive buffer to the peer. */
+    int (*release_rx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr);
+    /* Ask for (true) or stop asking for a doorbell when the peer adds to vr
+     * (rx_vring: a message; tx_vring: a free buffer). Enabling returns true
+     * if there is already something to take. */
+    bool (*want_notify)(struct amp_vring *vr, bool enable);
+};
+
+/* Local pointer for a descriptor address, if [addr, addr+len) is inside shm. */
+void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr, uint32_t len);
+
+/* Ring the doorbell if the peer asked to hear about what we added to vr. */
+static inline void rpmsg_kick(struct amp_rpmsg_device *dev, struct amp_vring *vr,
+                              uint32_t notifyid, bool (*needs_notify)(struct amp_vring *))
+{
+    if (needs_notify(vr))
+        dev->cfg.platform->ops->notify(dev->cfg.platform->ctx, notifyid);
+}
+
+/*
+ * Transmit buffers taken but not sent wait in a small bitmap for the next
+ * get_tx: a vring cannot take one back out of order.
+ */
+static inline void rpmsg_spare_put(struct amp_rpmsg_device *dev, uint16_t id)
+{
+    uint32_t bit = 1u << (id & 31u);
+    if (!(dev->tx_spare[id >> 5] & bit)) {
+        dev->tx_spare[id >> 5] |= bit;
+        dev->tx_spare_count++;
+    }
+}
+
+static inline int rpmsg_spare_take(struct amp_rpmsg_device *dev)
+{
+    if (!dev->tx_spare_count)
+        return -1;
+    for (uint16_t word = 0; word < AMP_RPMSG_MAX_VRING_NUM / 32; word++) {
+        if (dev->tx_spare[word]) {
+            uint16_t id = (uint16_t)(word * 32u + (uint32_t)__builtin_ctz(dev->tx_spare[word]));
+            dev->tx_spare[word] &= dev->tx_spare[word] - 1;
+            dev->tx_spare_count--;
+            return id;
+        }
+    }
+    return -1;
+}
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * Remote role (virtio device). Every buffer belongs to the host and arrives
+ * as a descriptor: empty ones on vring 0 for us to fill, messages on
+ * vring 1 for us to read. Each is checked against the shared region before
+ * we touch it. While we hold a buffer its descriptor id is kept in the
+ * header's reserved field (ours until we return it; cleared before sending).
+ */
+#include "rpmsg_internal.h"
+
+#define FEATURE_NS        (1u << AMP_VIRTIO_RPMSG_F_NS)
+#define FEATURE_EVENT_IDX (1u << AMP_VIRTIO_F_EVENT_IDX)
+
+static int remote_init(struct amp_rpmsg_device *dev)
+{
+    const struct amp_rpmsg_config *cfg = &dev->cfg;
+    uint32_t features = cfg->features;
+    if (cfg->vdev) {
+        amp_cache_invalidate(cfg->platform, cfg->vdev, sizeof(*cfg->vdev));
+        /* The rings are the host's until it says DRIVER_OK. */
+        if (!(AMP_READ_ONCE(cfg->vdev->status) & AMP_VIRTIO_STATUS_DRIVER_OK))
+            return -AMP_EAGAIN;
+        amp_rmb();
+        features = amp_le32(AMP_READ_ONCE(cfg->vdev->gfeatures));
+    }
+    dev->ns_enabled = features & FEATURE_NS;
+    bool event_idx = features & FEATURE_EVENT_IDX;
+    int rc = amp_vring_init_device(&dev->rx_vring, cfg->vring[1], cfg->vring_num,
+                                   cfg->vring_align, event_idx);
+    if (rc == 0)
+        rc = amp_vring_init_device(&dev->tx_vring, cfg->vring[0], cfg->vring_num,
+                                   cfg->vring_align, event_idx);
+    if (rc)
+        return rc;
+    dev->rx_notifyid = cfg->vring_notifyid[1];
+    dev->tx_notifyid = cfg->vring_notifyid[0];
+    /* Empty buffers the host posts need no doorbell unless we wait for one. */
+    amp_vring_device_want_notify(&dev->tx_vring, false);
+    return 0;
+}
+
+/*
+ * Descriptor `id` as a buffer we may use: NULL with *err if the descriptor
+ * is malformed or points outside shm. Its id is noted in the header.
+ */
+static struct amp_rpmsg_hdr *remote_buffer(struct amp_rpmsg_device *dev, struct amp_vring *vr,
+                                           uint16_t id, uint32_t *len, int *err)
+{
+    uint64_t addr;
+    *err = amp_vring_read_desc(vr, id, &addr, len);
+    if (*err)
+        return NULL;
+    struct amp_rpmsg_hdr *hdr = rpmsg_addr_to_va(dev, addr, *len);
+    if (!hdr || *len < sizeof(*hdr) || ((uintptr_t)hdr & 3u)) {
+        *err = -AMP_ERANGE;
+        return NULL;
+    }
+    hdr->reserved = amp_cpu_to_le32(id);
+    return hdr;
+}
+
+static struct amp_rpmsg_hdr *remote_get_tx(struct amp_rpmsg_device *dev, uint32_t *capacity,
+                                           int *err)
+{
+    /* A buffer given back unused comes first; its descriptor is read (and checked) again. */
+    int spare = rpmsg_spare_take(dev);
+    uint16_t id = (uint16_t)spare;
+    if (spare < 0 && (*err = amp_vring_get_avail(&dev->tx_vring, &id)) != 0) {
+        if (*err == -AMP_EAGAIN)
+            *err = -AMP_ENOBUFS;
+        return NULL;
+    }
+    return remote_buffer(dev, &dev->tx_vring, id, capacity, err);
+}
+
+/* Descriptor id of a buffer we hold (noted by remote_buffer). */
+static int remote_held_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr)
+{
+    uint32_t id = amp_le32(AMP_READ_ONCE(hdr->reserved));
+    return id < dev->cfg.vring_num ? (int)id : -AMP_EINVAL;
+}
+
+static int remote_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
+                          uint32_t len)
+{
+    (void)hdr;
+    int rc = amp_vring_add_used(&dev->tx_vring, id, len);
+    if (rc == 0)
+        rpmsg_kick(dev, &dev->tx_vring, dev->tx_notifyid, amp_vring_device_needs_notify);
+    return rc;
+}
+
+static int remote_return_rx(struct amp_rpmsg_device *dev, uint16_t id, uint32_t len)
+{
+    int rc = amp_vring_add_used(&dev->rx_vring, id, len);
+    if (rc == 0)
+        rpmsg_kick(dev, &dev->rx_vring, dev->rx_notifyid, amp_vring_device_needs_notify);
+    return rc;
+}
+
+static int remote_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
+                         uint32_t *len)
+{
+    uint16_t id;
+    int rc = amp_vring_get_avail(&dev->rx_vring, &id);
+    if (rc)
+        return rc;
+    *hdr = remote_buffer(dev, &dev->rx_vring, id, len, &rc);
+    if (!*hdr)
+        remote_return_rx(dev, id, 0);    /* unusable descriptor: hand it straight back */
+    return rc;
+}
+
+static int remote_release_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr)
+{
+    int id = remote_held_id(dev, hdr);
+    if (id < 0)
+        return id;
+    return remote_return_rx(dev, (uint16_t)id,
+                            (uint32_t)sizeof(*hdr) + amp_le16(AMP_READ_ONCE(hdr->len)));
+}
+
+const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops = {
+    .init = remote_init,
+    .get_tx = remote_get_tx,
+    .tx_id = remote_held_id,
+    .send_tx = remote_send_tx,
+    .get_rx = remote_get_rx,
+    .release_rx = remote_release_rx,
+    .want_notify = amp_vring_device_want_notify,
+};

@@ -1,0 +1,96 @@
+/*
+ * Device side of a split vring: the remote takes buffers from the available
+ * ring and returns them on the used ring.
+ */
+#include "vring_internal.h"
+
+int amp_vring_init_device(struct amp_vring *vr, void *mem, uint32_t num, uint32_t align,
+                          bool event_idx)
+{
+    int rc = vring_attach(vr, mem, num, align, event_idx);
+    if (rc == 0) {
+        /* Resume where the driver's rings are: they may have run before we attached. */
+        vr->last_seen = 0;
+        vr->next_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
+        vr->notified_idx = vr->next_idx;
+    }
+    return rc;
+}
+
+int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id)
+{
+    uint16_t avail_idx = amp_le16(AMP_READ_ONCE(vr->avail->idx));
+    uint16_t pending = (uint16_t)(avail_idx - vr->last_seen);
+    if (pending == 0)
+        return -AMP_EAGAIN;
+    if (pending > vr->num)
+        return -AMP_EBADMSG;     /* more available than the ring can hold */
+    /* Read the slot only after seeing the index that published it. */
+    amp_rmb();
+    uint16_t head = amp_le16(AMP_READ_ONCE(vr->avail->ring[vr->last_seen & (vr->num - 1)]));
+    if (head >= vr->num)
+        return -AMP_EBADMSG;
+    *id = head;
+    vr->last_seen++;
+    if (vr->event_idx && vr->cb_enabled)
+        AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16(vr->last_seen));
+    return 0;
+}
+
+int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr, uint32_t *len)
+{
+    if (id >= vr->num)
+        return -AMP_EBADMSG;
+    const struct amp_vring_desc *desc = &vr->desc[id];
+    if (amp_le16(AMP_READ_ONCE(desc->flags)) & (AMP_VRING_DESC_F_NEXT | AMP_VRING_DESC_F_INDIRECT))
+        return -AMP_EBADMSG;
+    *addr = amp_le64(AMP_READ_ONCE(desc->addr));
+    *len = amp_le32(AMP_READ_ONCE(desc->len));
+    return 0;
+}
+
+int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len)
+{
+    if (id >= vr->num)
+        return -AMP_ERANGE;
+    struct amp_vring_used_elem *elem = &vr->used->ring[vr->next_idx & (vr->num - 1)];
+    elem->id = amp_cpu_to_le32(id);
+    elem->len = amp_cpu_to_le32(len);
+    vr->next_idx++;
+    /* The entry must be visible before the index that publishes it. */
+    amp_wmb();
+    AMP_WRITE_ONCE(vr->used->idx, amp_cpu_to_le16(vr->next_idx));
+    return 0;
+}
+
+bool amp_vring_device_needs_notify(struct amp_vring *vr)
+{
+    uint16_t old_idx = vr->notified_idx;
+    uint16_t new_idx = vr->next_idx;
+    vr->notified_idx = new_idx;
+    /* Our used index store must be ordered before reading the driver's wishes. */
+    amp_mb();
+    if (vr->event_idx)
+        return vring_need_event(amp_le16(AMP_READ_ONCE(*vring_used_event(vr))), new_idx, old_idx);
+    return !(amp_le16(AMP_READ_ONCE(vr->avail->flags)) & AMP_VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+bool amp_vring_device_want_notify(struct amp_vring *vr, bool enable)
+{
+    vr->cb_enabled = enable;
+    if (!enable) {
+        /* As on the driver side: an event just behind us silences the driver. */
+        if (vr->event_idx)
+            AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16((uint16_t)(vr->last_seen - 1)));
+        else
+            AMP_WRITE_ONCE(vr->used->flags, amp_cpu_to_le16(AMP_VRING_USED_F_NO_NOTIFY));
+        return false;
+    }
+    if (vr->event_idx)
+        AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16(vr->last_seen));
+    else
+        AMP_WRITE_ONCE(vr->used->flags, amp_cpu_to_le16(0));
+    /* Publish the request before re-checking, or a buffer added meanwhile is missed. */
+    amp_mb();
+    return amp_le16(AMP_READ_ONCE(vr->avail->idx)) != vr->last_seen;
+}
