@@ -21,4 +21,5 @@ test-c: $(C_TESTS)
 	@tools/run-tests.sh $(C_TESTS)
 
 test: deps
+test: check-freestanding
 test: test-c

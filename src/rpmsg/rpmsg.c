@@ -521,7 +521,7 @@ void amp_rpmsg_disarm(struct amp_rpmsg_device *dev)
 int amp_rpmsg_wait(struct amp_rpmsg_device *dev, int32_t timeout_ms)
 {
     const struct amp_platform *p = dev->cfg.platform;
-    if (amp_rpmsg_arm(dev))
-        return 0;
-    return p->ops->wait(p->ctx, timeout_ms);
+    if (!p)
+        return -AMP_ENOTCONN;     /* never initialised: nothing to wait for */
+    return amp_rpmsg_arm(dev) ? 0 : p->ops->wait(p->ctx, timeout_ms);
 }

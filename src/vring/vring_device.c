@@ -7,14 +7,8 @@
 int amp_vring_init_device(struct amp_vring *vr, void *mem, uint32_t num, uint32_t align,
                           bool event_idx)
 {
-    int rc = vring_attach(vr, mem, num, align, event_idx);
-    if (rc == 0) {
-        /* Resume where the driver's rings are: they may have run before we attached. */
-        vr->last_seen = 0;
-        vr->next_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
-        vr->notified_idx = vr->next_idx;
-    }
-    return rc;
+    /* The driver zeroed the ring before DRIVER_OK: both indices start at 0. */
+    return vring_attach(vr, mem, num, align, event_idx);
 }
 
 int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id)

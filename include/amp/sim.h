@@ -1,0 +1,88 @@
+/*
+ * amp/sim.h - the simulated board "sim-h747", host side (Linux only).
+ *
+ * The board's remote core is a separate process (the helper program
+ * amp-simcore) that maps the board memory at STM32H747's Cortex-M4 device
+ * addresses and jumps to the firmware entry:
+ *
+ *   flash   0x08100000  1 MiB    persists across host runs (a file in /dev/shm)
+ *   sram    0x10000000  288 KiB  fresh for each board instance
+ *   shared  0x38000000  64 KiB   SRAM4: resource table + vrings + buffers
+ *
+ * Doorbells are eventfds; the core's death is seen through a pidfd, so a
+ * wait never outlives a dead core. This is a host library: it may allocate
+ * and call the OS. It implements the platform ops and the remoteproc board
+ * ops of the layers below. A board is not thread-safe.
+ *
+ * The core process gets fixed descriptors: 3 doorbell host->core, 4 doorbell
+ * core->host (eventfds), 5 flash, 6 sram, 7 shared (memory files). Firmware
+ * conventions: docs/board-sim-h747.md.
+ */
+#ifndef AMP_SIM_H
+#define AMP_SIM_H
+
+#include "amp/platform.h"
+#include "amp/remoteproc.h"
+#include "amp/rpmsg.h"
+
+#define AMP_SIM_FLASH_DA   0x08100000u
+#define AMP_SIM_FLASH_SIZE 0x00100000u
+#define AMP_SIM_SRAM_DA    0x10000000u
+#define AMP_SIM_SRAM_SIZE  0x00048000u
+#define AMP_SIM_SHARED_DA  0x38000000u
+#define AMP_SIM_SHARED_SIZE 0x00010000u
+
+/* How the host side waits for the core's doorbell. */
+enum amp_sim_wait_mode {
+    AMP_SIM_WAIT_BLOCKING = 0,  /* sleep in poll() on the eventfd */
+    AMP_SIM_WAIT_POLLED,        /* spin, never sleep */
+    AMP_SIM_WAIT_ADAPTIVE,      /* spin briefly, then sleep */
+};
+
+struct amp_sim_options {
+    const char *name;           /* board instance name; NULL = "sim-h747" */
+    const char *simcore_path;   /* helper program; NULL = find it (see amp_sim_find_simcore) */
+    enum amp_sim_wait_mode wait_mode;
+    bool remove_flash_on_close; /* delete the persistent flash file at close (tests) */
+    bool pin_cpu;               /* pin the core process to `cpu` */
+    int cpu;
+};
+
+struct amp_sim_board;
+
+/* Create or attach to the board's memory. Returns 0 or a negative amp error;
+ * on failure `errmsg` (if not NULL) says why. */
+int amp_sim_open(struct amp_sim_board **out, const struct amp_sim_options *opt,
+                 char *errmsg, size_t errlen);
+/* Stop the core, unmap, remove per-instance shm files. NULL is a no-op. */
+void amp_sim_close(struct amp_sim_board *board);
+
+/* The pieces the layers above use. All owned by the board. */
+const struct amp_platform *amp_sim_platform(struct amp_sim_board *board);
+struct amp_rproc *amp_sim_rproc(struct amp_sim_board *board);
+/* The host rpmsg device, initialised lazily with the board's host-built table. */
+int amp_sim_rpmsg(struct amp_sim_board *board, struct amp_rpmsg_device **out);
+const struct amp_mem_map *amp_sim_mem_map(struct amp_sim_board *board);
+
+/* Readable when the core rang our doorbell or died (for poll/select/asyncio).
+ * Reading is done by amp_sim_ack(); the platform wait op does it itself. */
+int amp_sim_notify_fd(struct amp_sim_board *board);
+void amp_sim_ack(struct amp_sim_board *board);
+
+/*
+ * Load an ELF file into the board (remoteproc state -> LOADED). On failure
+ * the message names the file and the problem (segment, address).
+ */
+int amp_sim_load_file(struct amp_sim_board *board, const char *path, char *errmsg,
+                      size_t errlen);
+/* Copy the trace buffer's text (NUL-terminated) into buf. Returns its length. */
+int amp_sim_read_trace(struct amp_sim_board *board, char *buf, size_t len);
+/* Process id of the running core, or -1. */
+int amp_sim_core_pid(struct amp_sim_board *board);
+
+/* Locate amp-simcore: $AMP_SIMCORE, next to the calling library or program,
+ * ../bin/ (build tree) or ../libexec/amp/ from it, then the install
+ * directory. Returns 0 and the path, or -AMP_ENOENT. */
+int amp_sim_find_simcore(char *path, size_t len);
+
+#endif /* AMP_SIM_H */

@@ -1,0 +1,143 @@
+/*
+ * amp_fw.h - firmware SDK for the simulated board sim-h747.
+ *
+ * Firmware is built for the host CPU (x86-64), freestanding, and linked at
+ * the board's device addresses (sdk/sim-h747.ld), like MCU firmware:
+ *
+ *   flash   0x08100000  1 MiB    .text, .rodata, load image of .data
+ *   sram    0x10000000  288 KiB  [.amp_trace] .resource_table .data .bss, stack at the top
+ *   shared  0x38000000  64 KiB   resource table (host-built), vrings, buffers
+ *
+ * Doorbells are the eventfds the simulated core inherits: descriptor 3
+ * rings when the host notifies us, descriptor 4 is how we notify the host.
+ * The HAL talks to Linux through raw system calls; no libc is linked.
+ * See docs/board-sim-h747.md.
+ */
+#ifndef AMP_FW_H
+#define AMP_FW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "amp/platform.h"
+#include "amp/rpmsg.h"
+#include "amp/rsc.h"
+
+/* ---- Board memory map (device addresses = addresses the firmware uses). ---- */
+#define AMP_FW_FLASH_DA     0x08100000u
+#define AMP_FW_FLASH_SIZE   0x00100000u
+#define AMP_FW_SRAM_DA      0x10000000u
+#define AMP_FW_SRAM_SIZE    0x00048000u
+#define AMP_FW_SHARED_DA    0x38000000u
+#define AMP_FW_SHARED_SIZE  0x00010000u
+
+/* The host-built table (MicroPython's layout) and the region its descriptors
+ * are offsets into. */
+#define AMP_FW_HOST_RSC_DA     AMP_FW_SHARED_DA
+#define AMP_FW_HOST_RSC_SIZE   0x400u
+#define AMP_FW_HOST_SHM_DA     0x38000400u
+#define AMP_FW_HOST_SHM_SIZE   0xFC00u
+#define AMP_FW_HOST_TRACE_DA   0x38000380u
+#define AMP_FW_HOST_TRACE_LEN  128u
+
+/*
+ * A trace buffer of a firmware-embedded table must be at a link-time
+ * constant address (32-bit pointers cannot be computed in an x86-64
+ * initializer), so the linker script puts section .amp_trace first in SRAM:
+ * declare it with AMP_FW_TRACE_AREA and put AMP_FW_TRACE_DA in the table.
+ */
+#define AMP_FW_TRACE_DA AMP_FW_SRAM_DA
+#define AMP_FW_TRACE_AREA(len) \
+    char amp_fw_trace_area[len] __attribute__((section(".amp_trace"), used, aligned(16)))
+
+/* Doorbell descriptors set up by amp-simcore. */
+#define AMP_FW_FD_DOORBELL_IN  3
+#define AMP_FW_FD_DOORBELL_OUT 4
+
+/* Every firmware defines it; crt0 calls it and exits with its return value. */
+int main(void);
+
+/* ---- HAL ---- */
+/* Ring the host's doorbell. */
+void amp_fw_doorbell_raise(void);
+/* Consume a pending doorbell without sleeping: true if one was pending. */
+bool amp_fw_doorbell_take(void);
+/* Sleep until the host rings (0) or timeout_ms passes (-AMP_ETIMEDOUT);
+ * AMP_WAIT_FOREVER waits without limit, 0 just checks. */
+int amp_fw_doorbell_wait(int32_t timeout_ms);
+
+uint32_t amp_fw_time_ms(void);
+uint64_t amp_fw_time_ns(void);
+
+/*
+ * Trace buffer: text the host reads with amp_sim_read_trace(). Writes go to
+ * the TRACE entry of the table in use (found at start-up), else to the
+ * host-built table's buffer. Text that does not fit is dropped; the buffer
+ * is always NUL-terminated.
+ */
+void amp_fw_trace(const char *text);
+void amp_fw_trace_u32(uint32_t value);        /* decimal */
+void amp_fw_trace_set_buffer(char *buf, uint32_t len);
+
+/* "<what>: <error text>\n" to the trace buffer. */
+void amp_fw_trace_error(const char *what, int err);
+
+/* End the firmware (the host sees the core stop: reported as crashed). */
+_Noreturn void amp_fw_exit(int code);
+
+/* ---- Platform ops for the core in the REMOTE role. ---- */
+enum amp_fw_wait_mode {
+    AMP_FW_WAIT_BLOCKING = 0,   /* sleep in ppoll() on the doorbell */
+    AMP_FW_WAIT_POLLED,         /* never sleep: wait returns at once */
+    AMP_FW_WAIT_ADAPTIVE,       /* spin a few microseconds, then sleep */
+};
+/* The firmware's platform (one per firmware; the mode may be changed later). */
+const struct amp_platform *amp_fw_platform(enum amp_fw_wait_mode mode);
+
+/*
+ * Bring up rpmsg in the remote role: use the firmware's own .resource_table
+ * if it carries a valid one (Linux's model: physical addresses in the
+ * descriptors), else the host-built table at 0x38000000 (MicroPython's
+ * model: offsets from 0x38000400). Then wait up to timeout_ms for the host
+ * to set DRIVER_OK. Uses the current amp_fw_platform (blocking by default).
+ */
+int amp_fw_rpmsg_start(struct amp_rpmsg_device *dev, int32_t timeout_ms);
+
+/*
+ * Serve the device: dispatch received messages, sleep (per the wait mode)
+ * when there are none. Returns only on an error (traced): the host went
+ * away or corrupted the rings.
+ */
+int amp_fw_rpmsg_run(struct amp_rpmsg_device *dev);
+
+/*
+ * A ready-made embedded table: one rpmsg vdev with two vrings at address
+ * ANY (the host allocates them) and a TRACE entry. Declare it with
+ *   AMP_FW_RSC_TABLE(name, num, align, AMP_FW_TRACE_DA, trace_len);
+ */
+struct amp_fw_rsc_vdev2 {
+    uint32_t type, id, notifyid, dfeatures, gfeatures, config_len;
+    uint8_t status, num_of_vrings, reserved[2];
+    struct amp_rsc_vdev_vring vring[2];
+};
+struct amp_fw_rsc_table {
+    uint32_t ver, num, reserved[2];
+    uint32_t offset[2];
+    struct amp_fw_rsc_vdev2 vdev;
+    struct amp_rsc_trace trace;
+};
+#define AMP_FW_RSC_TABLE(name_, num_, align_, trace_da_, trace_len_)                         \
+    struct amp_fw_rsc_table name_ __attribute__((section(".resource_table"), used)) = {      \
+        .ver = 1, .num = 2,                                                               \
+        .offset = { offsetof(struct amp_fw_rsc_table, vdev),                              \
+                    offsetof(struct amp_fw_rsc_table, trace) },                           \
+        .vdev = { .type = AMP_RSC_VDEV, .id = AMP_VIRTIO_ID_RPMSG, .notifyid = 0,         \
+                  .dfeatures = 1u << AMP_VIRTIO_RPMSG_F_NS, .num_of_vrings = 2,           \
+                  .vring = { { AMP_RSC_ADDR_ANY, (align_), (num_), 0, 0 },                \
+                             { AMP_RSC_ADDR_ANY, (align_), (num_), 1, 0 } } },            \
+        .trace = { .type = AMP_RSC_TRACE, .da = (trace_da_), .len = (trace_len_),         \
+                   .name = "trace_buf" },                                                 \
+    }
+
+#endif /* AMP_FW_H */

@@ -1,0 +1,223 @@
+/*
+ * The simulated core is a process: amp-simcore, exec'd fresh on every
+ * start so the firmware gets a clean address space, with the board memory
+ * and doorbells at fixed descriptor numbers. A pidfd tells us at once when
+ * it dies; SIGKILL stops it at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sim_internal.h"
+
+extern char **environ;
+
+/* Lowest descriptor the child may use while shuffling into 3..7. */
+#define CHILD_FD_SCRATCH 16
+
+static void forget_core(struct amp_sim_board *board)
+{
+    if (board->pidfd >= 0) {
+        epoll_ctl(board->notify_fd, EPOLL_CTL_DEL, board->pidfd, NULL);
+        close(board->pidfd);
+    }
+    board->pidfd = -1;
+    board->pid = -1;
+}
+
+bool sim_core_check(struct amp_sim_board *board)
+{
+    if (board->pid <= 0)
+        return true;
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int rc;
+    do
+        rc = waitid(P_PIDFD, (id_t)board->pidfd, &info, WEXITED | WNOHANG);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0 && info.si_pid == 0)
+        return false;  /* still running */
+    /* Ended on its own, or reaped behind our back (ECHILD): gone either way. */
+    board->core_died = true;
+    board->core_status = rc == 0 ? info.si_status : -1;
+    forget_core(board);
+    return true;
+}
+
+void sim_core_kill(struct amp_sim_board *board)
+{
+    if (board->pid <= 0)
+        return;
+    /* Through the pidfd: the pid cannot have been reused. */
+    if (pidfd_send_signal(board->pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH)
+        kill(board->pid, SIGKILL);
+    siginfo_t info;
+    int rc;
+    do
+        rc = waitid(P_PIDFD, (id_t)board->pidfd, &info, WEXITED);
+    while (rc < 0 && errno == EINTR);
+    forget_core(board);
+}
+
+/*
+ * In the child between fork and exec: only async-signal-safe calls.
+ * Returns only on failure, with errno set.
+ */
+static void child_exec(struct amp_sim_board *board, pid_t parent, const cpu_set_t *cpus,
+                       char *const argv[], int *err_fd)
+{
+    /* The core must not outlive the host (amp-simcore sets it again). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        return;
+    if (getppid() != parent) {
+        errno = ESRCH;
+        return;
+    }
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    if (cpus && sched_setaffinity(0, sizeof *cpus, cpus) != 0)
+        return;
+
+    const int src[5] = { board->to_core_fd, board->to_host_fd, board->mem_fd[SIM_FLASH],
+                         board->mem_fd[SIM_SRAM], board->mem_fd[SIM_SHARED] };
+    int tmp[5];
+    /* Move everything out of 3..7 first so the dup2s below cannot collide. */
+    for (int i = 0; i < 5; i++) {
+        tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, CHILD_FD_SCRATCH);
+        if (tmp[i] < 0)
+            return;
+    }
+    if (dup2(*err_fd, CHILD_FD_SCRATCH - 1) < 0 ||
+        fcntl(CHILD_FD_SCRATCH - 1, F_SETFD, FD_CLOEXEC) != 0)
+        return;
+    *err_fd = CHILD_FD_SCRATCH - 1;
+    for (int i = 0; i < 5; i++)
+        if (dup2(tmp[i], SIM_FD_DOORBELL_TO_CORE + i) < 0)  /* dup2 clears CLOEXEC */
+            return;
+    /* Nothing else of ours goes to the core (the error pipe closes on exec). */
+    if (close_range(SIM_FD_SHARED + 1, CHILD_FD_SCRATCH - 2, 0) != 0 ||
+        close_range(CHILD_FD_SCRATCH, ~0u, 0) != 0)
+        return;
+    execve(argv[0], argv, environ);
+}
+
+static int sim_start(void *ctx, uint64_t entry)
+{
+    struct amp_sim_board *board = ctx;
+    if (board->pid > 0 && !sim_core_check(board))
+        return -AMP_EBUSY;
+
+    char entry_s[24], parent_s[24];
+    pid_t parent = getpid();
+    snprintf(entry_s, sizeof entry_s, "0x%" PRIx64, entry);
+    snprintf(parent_s, sizeof parent_s, "%d", (int)parent);
+    char *const argv[] = { board->simcore, entry_s, parent_s, NULL };
+    cpu_set_t cpus;
+    if (board->cpu >= 0) {
+        if (board->cpu >= CPU_SETSIZE)
+            return -AMP_EINVAL;
+        CPU_ZERO(&cpus);
+        CPU_SET(board->cpu, &cpus);
+    }
+
+    /* Stale doorbells from an earlier run would only be spurious wake-ups. */
+    uint64_t junk;
+    while (read(board->to_core_fd, &junk, sizeof junk) > 0)
+        ;
+    while (read(board->to_host_fd, &junk, sizeof junk) > 0)
+        ;
+
+    /* exec failures come back through a close-on-exec pipe. */
+    int errpipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) != 0)
+        return -AMP_EIO;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(errpipe[0]);
+        close(errpipe[1]);
+        return -AMP_EIO;
+    }
+    if (pid == 0) {
+        int err_fd = errpipe[1];
+        child_exec(board, parent, board->cpu >= 0 ? &cpus : NULL, argv, &err_fd);
+        int e = errno;
+        ssize_t w = write(err_fd, &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    close(errpipe[1]);
+    int pidfd = pidfd_open(pid, 0);
+    int child_errno = 0;
+    ssize_t n;
+    do
+        n = read(errpipe[0], &child_errno, sizeof child_errno);
+    while (n < 0 && errno == EINTR);
+    close(errpipe[0]);
+
+    if (n != 0 || pidfd < 0) {
+        /* exec failed (or we cannot watch the child): clean up, report. */
+        if (pidfd >= 0)
+            close(pidfd);
+        kill(pid, SIGKILL);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (n > 0 && (child_errno == ENOENT || child_errno == EACCES))
+            return -AMP_ENOENT;
+        if (n > 0 && child_errno == EINVAL)
+            return -AMP_EINVAL;  /* e.g. a CPU we may not use */
+        return -AMP_EIO;
+    }
+    board->pid = pid;
+    board->pidfd = pidfd;
+    board->core_died = false;
+    board->core_status = 0;
+    board->polls = 0;
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = pidfd };
+    if (epoll_ctl(board->notify_fd, EPOLL_CTL_ADD, pidfd, &ev) != 0) {
+        sim_core_kill(board);
+        return -AMP_EIO;
+    }
+    return 0;
+}
+
+static int sim_stop(void *ctx)
+{
+    struct amp_sim_board *board = ctx;
+    sim_core_kill(board);
+    board->core_died = false;
+    return 0;
+}
+
+static enum amp_rproc_state sim_state(void *ctx)
+{
+    struct amp_sim_board *board = ctx;
+    if (!sim_core_check(board))
+        return AMP_RPROC_RUNNING;
+    return board->core_died ? AMP_RPROC_CRASHED : AMP_RPROC_STOPPED;
+}
+
+const struct amp_rproc_board_ops sim_board_ops = {
+    .start = sim_start,
+    .stop = sim_stop,
+    .state = sim_state,
+    .host_table = sim_host_table,
+};
+
+int amp_sim_core_pid(struct amp_sim_board *board)
+{
+    if (!board)
+        return -1;
+    sim_core_check(board);
+    return board->pid > 0 ? (int)board->pid : -1;
+}

@@ -1,0 +1,80 @@
+/*
+ * Private state of the simulated board sim-h747 (host side, Linux only).
+ * Split over board.c (memory, platform ops, host table), core.c (the core
+ * process) and files.c (loading, trace, locating amp-simcore).
+ */
+#ifndef AMP_SIM_INTERNAL_H
+#define AMP_SIM_INTERNAL_H
+
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include "amp/sim.h"
+
+#define SIM_NAME_MAX 64
+#define SIM_REGIONS 3
+enum { SIM_FLASH = 0, SIM_SRAM = 1, SIM_SHARED = 2 };
+
+/* Descriptor numbers the core process receives (see sim/simcore/simcore.c). */
+#define SIM_FD_DOORBELL_TO_CORE 3
+#define SIM_FD_DOORBELL_TO_HOST 4
+#define SIM_FD_FLASH 5
+#define SIM_FD_SRAM 6
+#define SIM_FD_SHARED 7
+
+/* MicroPython's layout of SRAM4 (reference.md section 3). */
+#define SIM_RSC_SIZE        0x380u        /* the table, up to the trace buffer */
+#define SIM_TRACE_DA        0x38000380u
+#define SIM_TRACE_LEN       128u
+#define SIM_VRING0_DA       0x38001400u   /* remote -> host */
+#define SIM_VRING1_DA       0x38000400u   /* host -> remote */
+#define SIM_SHM_DA          0x38000400u   /* descriptors hold offsets from here */
+#define SIM_SHM_SIZE        0xFC00u
+#define SIM_POOL_DA         0x38002400u
+#define SIM_BUF_COUNT       110u
+#define SIM_RX_BUF_COUNT    64u
+#define SIM_BUF_SIZE        512u
+#define SIM_VRING_NUM       64u
+#define SIM_VRING_ALIGN     32u
+
+struct amp_sim_board {
+    char name[SIM_NAME_MAX + 1];
+    char flash_shm[SIM_NAME_MAX + 16];    /* shm_open name: /amp-<name>-flash */
+    char simcore[PATH_MAX];
+    enum amp_sim_wait_mode wait_mode;
+    bool remove_flash_on_close;
+    int cpu;
+
+    int mem_fd[SIM_REGIONS];
+    void *mem[SIM_REGIONS];
+    struct amp_mem_region regions[SIM_REGIONS];
+    struct amp_mem_map map;
+
+    int to_core_fd;       /* eventfd: host rings the core */
+    int to_host_fd;       /* eventfd: the core rings us */
+    int notify_fd;        /* epoll over to_host_fd and the core's pidfd */
+
+    pid_t pid;            /* running core, or -1 */
+    int pidfd;            /* its pidfd, or -1 */
+    bool core_died;       /* the core ended on its own (not by stop) */
+    int core_status;      /* its wait status, when known */
+    unsigned polls;       /* polled-mode waits since the last death check */
+
+    struct amp_platform platform;
+    struct amp_rproc rproc;
+    struct amp_rpmsg_device rpmsg;
+};
+
+/* board.c */
+void sim_errmsg(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* core.c */
+extern const struct amp_rproc_board_ops sim_board_ops;
+int sim_host_table(void *ctx, struct amp_rpmsg_config *cfg);
+/* Reap the core if it ended on its own. True if no core is running now. */
+bool sim_core_check(struct amp_sim_board *board);
+void sim_core_kill(struct amp_sim_board *board);
+
+#endif /* AMP_SIM_INTERNAL_H */
