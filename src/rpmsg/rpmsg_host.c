@@ -91,25 +91,37 @@ static int host_init(struct amp_rpmsg_device *dev)
     return 0;
 }
 
+/*
+ * Move transmit buffers the remote has finished with into the spare set.
+ * Done when idle (nothing to receive) as well as when sending, so that a
+ * send rarely has to wait for the line the remote last wrote.
+ */
+static int host_reclaim_tx(struct amp_rpmsg_device *dev)
+{
+    uint16_t id;
+    uint32_t len;
+    int rc;
+    while ((rc = amp_vring_get_used(&dev->tx_vring, &id, &len)) == 0) {
+        if (id >= dev->tx_fresh)
+            return -AMP_EBADMSG;      /* the remote returned a buffer we never sent */
+        rpmsg_spare_put(dev, id);
+    }
+    return rc == -AMP_EAGAIN ? 0 : rc;
+}
+
 static struct amp_rpmsg_hdr *host_get_tx(struct amp_rpmsg_device *dev, uint32_t *capacity,
                                          int *err)
 {
     *capacity = dev->buf_size;
     int spare = rpmsg_spare_take(dev);
+    if (spare < 0) {
+        *err = host_reclaim_tx(dev);
+        if (*err)
+            return NULL;
+        spare = rpmsg_spare_take(dev);
+    }
     if (spare >= 0)
         return pool_buffer(dev, dev->rx_count + (uint32_t)spare);
-    uint16_t id;
-    uint32_t len;
-    int rc = amp_vring_get_used(&dev->tx_vring, &id, &len);
-    if (rc == 0) {
-        if (id < dev->tx_fresh)
-            return pool_buffer(dev, dev->rx_count + id);
-        rc = -AMP_EBADMSG;      /* the remote returned a buffer we never sent */
-    }
-    if (rc == -AMP_EBADMSG) {
-        *err = rc;
-        return NULL;
-    }
     if (dev->tx_fresh < dev->tx_count)
         return pool_buffer(dev, dev->rx_count + dev->tx_fresh++);
     *err = -AMP_ENOBUFS;
@@ -137,6 +149,8 @@ static int host_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
 {
     uint16_t id;
     int rc = amp_vring_get_used(&dev->rx_vring, &id, len);
+    if (rc == -AMP_EAGAIN && (rc = host_reclaim_tx(dev)) == 0)
+        rc = -AMP_EAGAIN;        /* idle: tidy up the transmit side meanwhile */
     if (rc)
         return rc;
     if (id >= dev->rx_count)
