@@ -13,14 +13,18 @@ int amp_vring_init_device(struct amp_vring *vr, void *mem, uint32_t num, uint32_
 
 int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id)
 {
-    uint16_t avail_idx = amp_le16(AMP_READ_ONCE(vr->avail->idx));
-    uint16_t pending = (uint16_t)(avail_idx - vr->last_seen);
-    if (pending == 0)
-        return -AMP_EAGAIN;
-    if (pending > vr->num)
-        return -AMP_EBADMSG;     /* more available than the ring can hold */
-    /* Read the slot only after seeing the index that published it. */
-    amp_rmb();
+    if (vr->peer_idx == vr->last_seen) {
+        /* Caught up: only now look at the line the driver keeps writing. */
+        uint16_t avail_idx = amp_le16(AMP_READ_ONCE(vr->avail->idx));
+        uint16_t pending = (uint16_t)(avail_idx - vr->last_seen);
+        if (pending == 0)
+            return -AMP_EAGAIN;
+        if (pending > vr->num)
+            return -AMP_EBADMSG;     /* more available than the ring can hold */
+        vr->peer_idx = avail_idx;
+        /* Read the slots only after seeing the index that published them. */
+        amp_rmb();
+    }
     uint16_t head = amp_le16(AMP_READ_ONCE(vr->avail->ring[vr->last_seen & (vr->num - 1)]));
     if (head >= vr->num)
         return -AMP_EBADMSG;

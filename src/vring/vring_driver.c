@@ -40,14 +40,18 @@ int amp_vring_add_avail(struct amp_vring *vr, uint16_t id, uint64_t addr, uint32
 
 int amp_vring_get_used(struct amp_vring *vr, uint16_t *id, uint32_t *len)
 {
-    uint16_t used_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
-    uint16_t pending = (uint16_t)(used_idx - vr->last_seen);
-    if (pending == 0)
-        return -AMP_EAGAIN;
-    if (pending > vr->num)
-        return -AMP_EBADMSG;     /* the device cannot have used more than we gave */
-    /* Read the entry only after seeing the index that published it. */
-    amp_rmb();
+    if (vr->peer_idx == vr->last_seen) {
+        /* Caught up: only now look at the line the device keeps writing. */
+        uint16_t used_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
+        uint16_t pending = (uint16_t)(used_idx - vr->last_seen);
+        if (pending == 0)
+            return -AMP_EAGAIN;
+        if (pending > vr->num)
+            return -AMP_EBADMSG;     /* the device cannot have used more than we gave */
+        vr->peer_idx = used_idx;
+        /* Read the entries only after seeing the index that published them. */
+        amp_rmb();
+    }
     const struct amp_vring_used_elem *elem = &vr->used->ring[vr->last_seen & (vr->num - 1)];
     uint32_t elem_id = amp_le32(AMP_READ_ONCE(elem->id));
     uint32_t elem_len = amp_le32(AMP_READ_ONCE(elem->len));
