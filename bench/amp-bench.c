@@ -481,6 +481,10 @@ static int run_stream(struct bench *b, uint32_t size, bool zerocopy, uint32_t co
     int rc = ctl_call(b, BENCH_OP_SINK, 0, 0, NULL);
     if (rc)
         return rc;
+    /* A stream decides about doorbells once per batch, not per message. */
+    rc = amp_rpmsg_cork(b->dev, true);
+    if (rc)
+        return rc;
     uint64_t t0 = ticks();
     for (uint32_t i = 0; i < count; i++) {
         struct amp_rpmsg_endpoint *ept = &b->epts[i % b->n_epts];
@@ -491,11 +495,16 @@ static int run_stream(struct bench *b, uint32_t size, bool zerocopy, uint32_t co
             rc = send_copy(b, ept, payload, size);
         }
         if (rc < 0)
-            return rc;
+            break;
         if ((i & 0xffffu) == 0 &&
-            (stop_requested || ticks() - t0 > ms_to_ticks(STREAM_TIMEOUT_MS)))
-            return stop_requested ? -AMP_ENODEV : -AMP_ETIMEDOUT;
+            (stop_requested || ticks() - t0 > ms_to_ticks(STREAM_TIMEOUT_MS))) {
+            rc = stop_requested ? -AMP_ENODEV : -AMP_ETIMEDOUT;
+            break;
+        }
     }
+    amp_rpmsg_cork(b->dev, false);
+    if (rc < 0)
+        return rc;
     struct bench_msg r;
     rc = ctl_call(b, BENCH_OP_COUNT, 0, 0, &r);
     uint64_t t1 = ticks();

@@ -147,6 +147,8 @@ struct amp_rpmsg_device {
     /* Remote: transmit buffers taken from the ring but given back unused. */
     uint32_t tx_spare[AMP_RPMSG_MAX_VRING_NUM / 32];
     uint32_t tx_spare_count;
+    bool corked;                   /* host: sends skip the doorbell (amp_rpmsg_cork) */
+    bool kick_due;                 /* host: something was sent while corked */
 };
 
 /*
@@ -218,6 +220,17 @@ static inline int amp_rpmsg_send(struct amp_rpmsg_endpoint *ept, const void *dat
     return ept ? amp_rpmsg_send_offchannel(ept, ept->addr, ept->dest_addr, data, len, timeout_ms)
                : -AMP_EINVAL;
 }
+
+/*
+ * Batching, host role: while corked, sends publish their messages at once
+ * but skip deciding whether to ring the doorbell (a full memory barrier
+ * each); uncorking decides once for everything sent meanwhile. A send that
+ * finds no free buffer decides first, so a corked sender never waits on a
+ * peer that was not told. A polling peer sees corked messages immediately.
+ * -AMP_ENOTSUP for a device not initialised as host (the remote role
+ * always rings at once).
+ */
+int amp_rpmsg_cork(struct amp_rpmsg_device *dev, bool cork);
 
 /* ---- Zero-copy. ---- */
 /*

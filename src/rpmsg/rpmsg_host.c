@@ -72,6 +72,7 @@ static int host_init(struct amp_rpmsg_device *dev)
     dev->rx_count = rx;
     dev->tx_count = tx;
     dev->tx_fresh = 0;
+    dev->kick_due = false;
     for (uint16_t i = 0; i < rx; i++)
         host_post_rx(dev, i);
     /* Sent buffers come back on their own; we look when we need one. */
@@ -89,6 +90,12 @@ static int host_init(struct amp_rpmsg_device *dev)
     /* Tell a remote that is already waiting that it may start. */
     cfg->platform->ops->notify(cfg->platform->ctx, dev->rx_notifyid);
     return 0;
+}
+
+static void host_kick_tx(struct amp_rpmsg_device *dev)
+{
+    dev->kick_due = false;
+    rpmsg_kick(dev, &dev->tx_vring, dev->tx_notifyid, amp_vring_driver_needs_notify);
 }
 
 /*
@@ -124,6 +131,9 @@ static struct amp_rpmsg_hdr *host_get_tx(struct amp_rpmsg_device *dev, uint32_t 
         return pool_buffer(dev, dev->rx_count + (uint32_t)spare);
     if (dev->tx_fresh < dev->tx_count)
         return pool_buffer(dev, dev->rx_count + dev->tx_fresh++);
+    /* The remote must hear of what we sent before we can wait for it. */
+    if (dev->kick_due)
+        host_kick_tx(dev);
     *err = -AMP_ENOBUFS;
     return NULL;
 }
@@ -140,9 +150,21 @@ static int host_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rp
                         uint32_t len)
 {
     int rc = amp_vring_add_avail(&dev->tx_vring, id, host_va_to_addr(dev, hdr), len, 0);
-    if (rc == 0)
-        rpmsg_kick(dev, &dev->tx_vring, dev->tx_notifyid, amp_vring_driver_needs_notify);
+    if (rc == 0 && dev->corked)
+        dev->kick_due = true;
+    else if (rc == 0)
+        host_kick_tx(dev);
     return rc;
+}
+
+int amp_rpmsg_cork(struct amp_rpmsg_device *dev, bool cork)
+{
+    if (!dev || dev->role != AMP_RPMSG_HOST)
+        return -AMP_ENOTSUP;     /* the remote role always rings at once */
+    dev->corked = cork;
+    if (!cork && dev->kick_due && dev->ready)
+        host_kick_tx(dev);
+    return 0;
 }
 
 static int host_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *len)

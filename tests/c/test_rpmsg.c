@@ -650,6 +650,36 @@ static void test_flag_suppression_without_event_idx(void **state)
     free(lb);
 }
 
+static void test_cork_batches_doorbells(void **state)
+{
+    (void)state;
+    struct lb_pair *lb = new_pair(AMP_ADDR_OFFSET, 0);
+    struct amp_rpmsg_endpoint hept, rept;
+    struct rx_log hlog = {0}, rlog = {0};
+    bound_pair(lb, &hept, &rept, log_cb, &hlog, log_cb, &rlog);
+    assert_int_equal(amp_rpmsg_cork(&lb->remote, true), -AMP_ENOTSUP);
+    unsigned rings = lb->host_side.notifies;
+    assert_int_equal(amp_rpmsg_cork(&lb->host, true), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(amp_rpmsg_send(&hept, "c", 1, AMP_NO_WAIT), 1);
+    assert_int_equal(lb->host_side.notifies, rings);        /* nothing rung yet */
+    assert_int_equal(amp_rpmsg_poll(&lb->remote), 5);       /* but all published */
+    assert_int_equal(amp_rpmsg_cork(&lb->host, false), 0);
+    assert_int_equal(lb->host_side.notifies, rings + 1);    /* one ring for the batch */
+    assert_int_equal(amp_rpmsg_cork(&lb->host, false), 0);
+    assert_int_equal(lb->host_side.notifies, rings + 1);    /* nothing new: no ring */
+    /* Corked until the buffers run out: the send that finds none rings first. */
+    assert_int_equal(amp_rpmsg_cork(&lb->host, true), 0);
+    int sent = 0;
+    while (amp_rpmsg_send(&hept, "c", 1, AMP_NO_WAIT) == 1)
+        sent++;
+    assert_int_equal(sent, 46);
+    assert_int_equal(lb->host_side.notifies, rings + 2);
+    lb_settle(lb);
+    assert_int_equal(rlog.count, 5 + 46);
+    free(lb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_reset_and_reinit_rebinds),
         cmocka_unit_test(test_event_idx_suppresses_notifications),
         cmocka_unit_test(test_flag_suppression_without_event_idx),
+        cmocka_unit_test(test_cork_batches_doorbells),
     };
     return cmocka_run_group_tests_name("rpmsg", tests, NULL, NULL);
 }
