@@ -332,3 +332,32 @@ int amp_fw_rpmsg_run(struct amp_rpmsg_device *dev)
         }
     }
 }
+
+int amp_fw_echo(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)priv;
+    int rc = amp_rpmsg_send_offchannel(ept, ept->addr, src, data, len, AMP_FW_SEND_TIMEOUT_MS);
+    if (rc < 0)
+        amp_fw_trace_error("echo", rc);
+    return AMP_RPMSG_RELEASE;
+}
+
+int amp_fw_serve(const char *tag, const char *service, amp_rpmsg_rx_cb rx)
+{
+    static struct amp_rpmsg_device dev;
+    static struct amp_rpmsg_endpoint ept;
+    amp_fw_trace(tag);
+    amp_fw_trace(": up\n");
+    int rc = amp_fw_rpmsg_start(&dev, AMP_FW_BOOT_TIMEOUT_MS);
+    if (rc) {
+        amp_fw_trace_error("rpmsg start", rc);
+        return 2;
+    }
+    rc = amp_rpmsg_create_ept(&ept, &dev, service, AMP_RPMSG_ADDR_ANY, AMP_RPMSG_ADDR_ANY, rx,
+                              NULL, NULL);
+    if (rc) {
+        amp_fw_trace_error("endpoint", rc);
+        return 3;
+    }
+    return amp_fw_rpmsg_run(&dev) ? 4 : 0;
+}

@@ -111,6 +111,20 @@ int amp_fw_rpmsg_start(struct amp_rpmsg_device *dev, int32_t timeout_ms);
  */
 int amp_fw_rpmsg_run(struct amp_rpmsg_device *dev);
 
+/* How long the helpers below wait for the host to boot us, and for a buffer. */
+#define AMP_FW_BOOT_TIMEOUT_MS 10000
+#define AMP_FW_SEND_TIMEOUT_MS 1000
+
+/* An rx callback that sends every message back, unchanged, to its sender. */
+int amp_fw_echo(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv);
+
+/*
+ * The whole life of a firmware with one service: trace "<tag>: up", start
+ * rpmsg, create the endpoint `service` (announced to the host) with `rx`,
+ * and serve until an error. Returns the value for main() to return.
+ */
+int amp_fw_serve(const char *tag, const char *service, amp_rpmsg_rx_cb rx);
+
 /*
  * A ready-made embedded table: one rpmsg vdev with two vrings at address
  * ANY (the host allocates them) and a TRACE entry. Declare it with
