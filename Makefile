@@ -32,7 +32,9 @@ REMOTE_CORE_SRCS := src/vring/vring.c src/vring/vring_device.c src/rpmsg/rpmsg.c
 HOST_CORE_SRCS   := src/vring/vring.c src/vring/vring_driver.c src/rpmsg/rpmsg.c src/rpmsg/rpmsg_host.c
 
 .PHONY: all test demo bench footprint install clean check-freestanding
+# Missing Debian packages are installed first (serial make keeps this order).
 all: deps
+test: deps
 
 # Host build of the core (static library, position independent for Python).
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/host/%.o)

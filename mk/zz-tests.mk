@@ -20,6 +20,5 @@ $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(SAN_TEST_LIBS)
 test-c: $(C_TESTS)
 	@tools/run-tests.sh $(C_TESTS)
 
-test: deps
 test: check-freestanding
 test: test-c

@@ -46,6 +46,14 @@ struct amp_sim_options {
     bool remove_flash_on_close; /* delete the persistent flash file at close (tests) */
     bool pin_cpu;               /* pin the core process to `cpu` */
     int cpu;
+    /*
+     * Platform handed to the rpmsg device and the life cycle instead of the
+     * board's own; NULL = amp_sim_platform(). A language binding puts a
+     * wrapper here (e.g. a wait op that releases its interpreter lock and
+     * delivers messages meanwhile) whose ops forward to amp_sim_platform().
+     * It must outlive the board.
+     */
+    const struct amp_platform *rpmsg_platform;
 };
 
 struct amp_sim_board;

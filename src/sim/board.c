@@ -202,7 +202,7 @@ int sim_host_table(void *ctx, struct amp_rpmsg_config *cfg)
     cfg->buf_size = SIM_BUF_SIZE;
     cfg->vdev = vdev;
     cfg->features = 1u << AMP_VIRTIO_RPMSG_F_NS;
-    cfg->platform = &board->platform;
+    cfg->platform = board->rpmsg_platform;
     return 0;
 }
 
@@ -453,7 +453,8 @@ int amp_sim_open(struct amp_sim_board **out, const struct amp_sim_options *opt, 
                                                      board->mem[i], flags[i] };
     board->map = (struct amp_mem_map){ board->regions, SIM_REGIONS };
     board->platform = (struct amp_platform){ &sim_platform_ops, board };
-    amp_rproc_init(&board->rproc, &sim_board_ops, board, &board->map, &board->platform,
+    board->rpmsg_platform = opt && opt->rpmsg_platform ? opt->rpmsg_platform : &board->platform;
+    amp_rproc_init(&board->rproc, &sim_board_ops, board, &board->map, board->rpmsg_platform,
                    &board->rpmsg);
     board->rproc.shared = &board->regions[SIM_SHARED];
     *out = board;

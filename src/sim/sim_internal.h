@@ -62,6 +62,7 @@ struct amp_sim_board {
     unsigned polls;       /* polled-mode waits since the last death check */
 
     struct amp_platform platform;
+    const struct amp_platform *rpmsg_platform;  /* what rpmsg and rproc use */
     struct amp_rproc rproc;
     struct amp_rpmsg_device rpmsg;
 };

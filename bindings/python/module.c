@@ -1,0 +1,239 @@
+/*
+ * module.c - the `openamp` module: MicroPython's openamp API on CPython,
+ * on the simulated board sim-h747 (include/amp/sim.h).
+ *
+ * Importing does nothing but create the module: the board is opened by the
+ * first Endpoint(), RemoteProc() or new_service_callback(), as MicroPython
+ * sets its device up lazily.
+ */
+#include "openamp_internal.h"
+
+#include <string.h>
+
+PyDoc_STRVAR(new_service_callback_doc,
+"new_service_callback(ns_callback, /)\n--\n\n"
+"Set the function called when the remote announces a new service.\n\n"
+"ns_callback(addr, name) is called in the main thread with the remote\n"
+"endpoint's address (int) and the service name (str), for names that no\n"
+"local endpoint has. Create Endpoint(name, callback, dest=addr) to talk to\n"
+"it. None removes the callback. Without a callback, create the endpoint\n"
+"under the service's name: it binds when the remote announces it, or at\n"
+"once if the announcement already came (an extension: MicroPython's\n"
+"endpoint would wait for the first message).");
+
+static PyObject *new_service_callback(PyObject *module, PyObject *fn)
+{
+    (void)module;
+    if (fn != Py_None && !PyCallable_Check(fn)) {
+        PyErr_Format(PyExc_TypeError,
+                     "new_service_callback() takes a function fn(addr, name) or None, not "
+                     "%.100s", Py_TYPE(fn)->tp_name);
+        return NULL;
+    }
+    if (opy_enter() < 0)
+        return NULL;
+    PyObject *old = opy.ns_callback;
+    if (fn == Py_None) {
+        opy.ns_callback = NULL;
+    } else {
+        Py_INCREF(fn);
+        opy.ns_callback = fn;
+    }
+    opy_leave();
+    Py_XDECREF(old);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(configure_doc,
+"configure(*, board='sim-h747', name=None, wait_mode=None, simcore=None,\n"
+"          remove_flash=None, cpu=None)\n--\n\n"
+"Choose the board before first use (extension: not in MicroPython).\n\n"
+"Without it the module uses the simulated board 'sim-h747' with its\n"
+"defaults. Arguments left None fall back to environment variables:\n\n"
+"  board         the board type; only 'sim-h747' exists (OPENAMP_BOARD)\n"
+"  name          board instance name, 1-64 of A-Z a-z 0-9 - _ . ; names the\n"
+"                persistent flash file /dev/shm/amp-<name>-flash and lets\n"
+"                several processes run boards side by side\n"
+"                (OPENAMP_SIM_NAME; default 'sim-h747')\n"
+"  wait_mode     'blocking' (sleep on the doorbell), 'polled' (spin) or\n"
+"                'adaptive' (spin briefly, then sleep) (OPENAMP_SIM_WAIT)\n"
+"  simcore       path of the amp-simcore helper (AMP_SIMCORE; default:\n"
+"                found next to this module)\n"
+"  remove_flash  delete the flash file when the interpreter exits\n"
+"                (OPENAMP_SIM_REMOVE_FLASH=1)\n"
+"  cpu           pin the remote core to this CPU, -1 not at all\n"
+"                (OPENAMP_SIM_CPU)\n\n"
+"Raises RuntimeError once the board is open (after the first Endpoint,\n"
+"RemoteProc or new_service_callback), ValueError for a bad value.");
+
+static bool name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > OPY_NAME_MAX || name[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* A str argument or None; *out is NULL for None. */
+static int opt_str(PyObject *obj, const char *what, const char **out)
+{
+    *out = NULL;
+    if (!obj || obj == Py_None)
+        return 0;
+    if (!PyUnicode_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "configure(): %s must be a str or None, not %.100s", what,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    *out = PyUnicode_AsUTF8(obj);
+    return *out ? 0 : -1;
+}
+
+static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwds)
+{
+    (void)module;
+    static char *kwlist[] = { "board", "name", "wait_mode", "simcore", "remove_flash", "cpu",
+                              NULL };
+    PyObject *board_obj = NULL, *name_obj = NULL, *mode_obj = NULL, *simcore_obj = NULL;
+    PyObject *flash_obj = NULL, *cpu_obj = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOO:configure", kwlist, &board_obj,
+                                     &name_obj, &mode_obj, &simcore_obj, &flash_obj, &cpu_obj))
+        return NULL;
+    const char *board, *name, *mode, *simcore;
+    if (opt_str(board_obj, "board", &board) < 0 || opt_str(name_obj, "name", &name) < 0 ||
+        opt_str(mode_obj, "wait_mode", &mode) < 0 ||
+        opt_str(simcore_obj, "simcore", &simcore) < 0)
+        return NULL;
+    if (board && strcmp(board, OPY_BOARD_DEFAULT) != 0) {
+        PyErr_Format(PyExc_ValueError, "configure(): unknown board %R; the only board is '"
+                     OPY_BOARD_DEFAULT "'", board_obj);
+        return NULL;
+    }
+    if (name && !name_ok(name)) {
+        PyErr_Format(PyExc_ValueError,
+                     "configure(): board name %R is invalid: use 1-%d of A-Z a-z 0-9 - _ . "
+                     "(not starting with '.')", name_obj, OPY_NAME_MAX);
+        return NULL;
+    }
+    int wait_mode = -1;
+    if (mode && opy_parse_wait_mode(mode, &wait_mode) != 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "configure(): wait_mode %R is unknown: use 'blocking', 'polled' or "
+                     "'adaptive'", mode_obj);
+        return NULL;
+    }
+    if (simcore && (strlen(simcore) == 0 || strlen(simcore) >= sizeof opy.simcore)) {
+        PyErr_SetString(PyExc_ValueError, "configure(): simcore must be a non-empty path");
+        return NULL;
+    }
+    int remove_flash = -1;
+    if (flash_obj && flash_obj != Py_None) {
+        remove_flash = PyObject_IsTrue(flash_obj);
+        if (remove_flash < 0)
+            return NULL;
+    }
+    int cpu = INT_MIN;
+    if (cpu_obj && cpu_obj != Py_None) {
+        if (!PyLong_Check(cpu_obj)) {
+            PyErr_Format(PyExc_TypeError, "configure(): cpu must be an int or None, not %.100s",
+                         Py_TYPE(cpu_obj)->tp_name);
+            return NULL;
+        }
+        long v = PyLong_AsLong(cpu_obj);
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        if (v < -1 || v > 4096) {
+            PyErr_Format(PyExc_ValueError, "configure(): cpu must be a CPU number or -1, not %R",
+                         cpu_obj);
+            return NULL;
+        }
+        cpu = (int)v;
+    }
+    if (opy.phase != OPY_UNUSED) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "openamp.configure() must come before the first Endpoint, RemoteProc "
+                        "or new_service_callback(): the board is already open");
+        return NULL;
+    }
+    if (name)
+        snprintf(opy.board_name, sizeof opy.board_name, "%s", name);
+    if (simcore)
+        snprintf(opy.simcore, sizeof opy.simcore, "%s", simcore);
+    if (wait_mode >= 0)
+        opy.wait_mode = wait_mode;
+    if (remove_flash >= 0)
+        opy.remove_flash = remove_flash;
+    if (cpu != INT_MIN)
+        opy.cpu = cpu;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    { "new_service_callback", new_service_callback, METH_O, new_service_callback_doc },
+    { "configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+      configure_doc },
+    { NULL, NULL, 0, NULL },
+};
+
+PyDoc_STRVAR(module_doc,
+"Asymmetric multiprocessing: RPMsg endpoints and remote core life cycle.\n\n"
+"The API of MicroPython's openamp module, on CPython, with the simulated\n"
+"board sim-h747 (a remote core running real firmware in a helper process):\n\n"
+"    import openamp\n\n"
+"    def ept_recv_callback(src, data):\n"
+"        print(\"Received message on endpoint\", data)\n\n"
+"    ept = openamp.Endpoint(\"vuart-channel\", callback=ept_recv_callback)\n"
+"    rproc = openamp.RemoteProc(\"virtual_uart.elf\")\n"
+"    rproc.start()\n"
+"    while True:\n"
+"        if ept.is_ready():\n"
+"            ept.send(\"data\")\n\n"
+"Callbacks run in the main thread, between bytecodes (like signal\n"
+"handlers), and while send() waits for a buffer. Nothing happens at\n"
+"import: the board opens on first use (see configure()). At exit the\n"
+"remote core is shut down.");
+
+static struct PyModuleDef openamp_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "openamp",
+    .m_doc = module_doc,
+    .m_size = -1,   /* single-phase: one board per process (see openamp_internal.h) */
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit_openamp(void);
+PyMODINIT_FUNC PyInit_openamp(void)
+{
+    if (opy_board_init_static() < 0)
+        return NULL;
+    if (PyType_Ready(&opy_EndpointType) < 0 || PyType_Ready(&opy_RemoteProcType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&openamp_module);
+    if (!m)
+        return NULL;
+    Py_INCREF(&opy_EndpointType);
+    if (PyModule_AddObject(m, "Endpoint", (PyObject *)&opy_EndpointType) < 0) {
+        Py_DECREF(&opy_EndpointType);
+        goto fail;
+    }
+    Py_INCREF(&opy_RemoteProcType);
+    if (PyModule_AddObject(m, "RemoteProc", (PyObject *)&opy_RemoteProcType) < 0) {
+        Py_DECREF(&opy_RemoteProcType);
+        goto fail;
+    }
+    PyObject *any = PyLong_FromUnsignedLong(AMP_RPMSG_ADDR_ANY);
+    if (!any || PyModule_AddObject(m, "ENDPOINT_ADDR_ANY", any) < 0) {
+        Py_XDECREF(any);
+        goto fail;
+    }
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
+}

@@ -1,0 +1,83 @@
+# The `openamp` Python module: a CPython extension in C (bindings/python),
+# linked statically with the core (libamp.a) and the simulated board
+# (libamp-sim.a). `make` builds it into build/python/ together with a copy
+# of amp-simcore, so `PYTHONPATH=build/python python3 -c "import openamp"`
+# works without installing. `make test` runs tests/python, `make demo`
+# runs the seed's example, `make install` installs the module.
+
+# Asked once per make run: headers, module suffix and site-packages of $(PYTHON).
+PY_CONFIG := $(shell $(PYTHON) -c 'import sysconfig as s; print(s.get_paths()["include"]); print(s.get_config_var("EXT_SUFFIX") or ".so")' 2>/dev/null)
+PY_INCLUDE := $(word 1,$(PY_CONFIG))
+PY_EXT_SUFFIX := $(word 2,$(PY_CONFIG))
+
+PY_SRCS := $(sort $(wildcard bindings/python/*.c))
+PY_OBJS := $(PY_SRCS:%.c=$(BUILD)/python-obj/%.o)
+PY_MODULE := $(BUILD)/python/openamp$(PY_EXT_SUFFIX)
+PY_SIMCORE := $(BUILD)/python/amp-simcore
+PY_STUB := $(BUILD)/python/openamp.pyi
+# Python's headers are system headers here: our warnings, not theirs.
+PY_CFLAGS := $(HOST_CFLAGS) -isystem $(PY_INCLUDE) -fvisibility=hidden -pthread
+
+.PHONY: python test-python demo-python install-python python-check
+python: $(PY_MODULE) $(PY_SIMCORE) $(PY_STUB)
+all: python
+
+python-check:
+	@test -n "$(PY_INCLUDE)" || { echo "python.mk: cannot run $(PYTHON)" >&2; exit 1; }
+	@test -f "$(PY_INCLUDE)/Python.h" || { echo "python.mk: $(PY_INCLUDE)/Python.h is missing: install python3-dev (make deps)" >&2; exit 1; }
+
+$(BUILD)/python-obj/%.o: %.c bindings/python/openamp_internal.h | python-check
+	@mkdir -p $(@D)
+	@echo "  CC-PY   $<"; $(CC) $(PY_CFLAGS) -MMD -MP -c $< -o $@
+
+# The module exports only PyInit_openamp (visibility=hidden elsewhere).
+$(PY_MODULE): $(PY_OBJS) $(BUILD)/lib/libamp-sim.a $(BUILD)/lib/libamp.a
+	@mkdir -p $(@D)
+	@echo "  LD-PY   $@"; $(CC) -shared -pthread -o $@ $(PY_OBJS) \
+	    $(BUILD)/lib/libamp-sim.a $(BUILD)/lib/libamp.a -Wl,--exclude-libs,ALL -ldl
+
+# The module finds amp-simcore next to itself (amp_sim_find_simcore).
+$(PY_SIMCORE): $(BUILD)/bin/amp-simcore
+	@mkdir -p $(@D)
+	cp -f $< $@
+
+$(PY_STUB): bindings/python/openamp.pyi
+	@mkdir -p $(@D)
+	cp -f $< $@
+
+# ---- Tests: unittest against the simulated core.
+# A test-only firmware (built with the board's SDK) reports the name-service
+# messages it receives, so the tests can see NS create/destroy arrive.
+PY_TEST_FIRMWARE := $(BUILD)/tests/python/ns_probe.elf
+# The recipe names the SDK objects of mk/sim.mk, read after this file; the
+# prerequisite on virtual_uart.elf has them built and up to date.
+$(PY_TEST_FIRMWARE): $(BUILD)/fw/tests/python/firmware/ns_probe.o $(BUILD)/firmware/virtual_uart.elf sdk/sim-h747.ld
+	@mkdir -p $(@D)
+	@echo "  LD-FW   $@"; $(CC) $(FW_CFLAGS) $(FW_LDFLAGS) $< $(FW_COMMON_OBJS) -lgcc -o $@
+.SECONDARY: $(BUILD)/fw/tests/python/firmware/ns_probe.o
+
+PY_TEST_ENV := PYTHONPATH=$(BUILD)/python AMP_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1
+
+test-python: python $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf $(PY_TEST_FIRMWARE)
+	$(PY_TEST_ENV) $(PYTHON) tests/python/run.py
+test: test-python
+
+# ---- The seed's example, bounded, against virtual_uart.elf. A board of its
+# own (the default one may be in use) whose flash file goes away at exit.
+demo-python: python $(BUILD)/firmware/virtual_uart.elf
+	cd $(BUILD)/firmware && OPENAMP_SIM_NAME=seed-demo-$$$$ OPENAMP_SIM_REMOVE_FLASH=1 \
+	    PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) $(abspath examples/seed_example.py)
+# A fresh machine gets its packages first (python3-dev for the module).
+demo: deps demo-python
+
+# ---- Install: the module, its stub and amp-simcore beside it, into the
+# interpreter's site-packages (platlib), or under PREFIX; DESTDIR stages.
+PY_PLATLIB = $(shell $(PYTHON) -c 'import sys, sysconfig as s; p = sys.argv[1]; print(s.get_path("platlib", vars={"base": p, "platbase": p}) if p else s.get_path("platlib"))' '$(PREFIX)')
+install-python: python
+	@dir='$(DESTDIR)$(PY_PLATLIB)'; test -n '$(PY_PLATLIB)' || { echo "python.mk: no site-packages" >&2; exit 1; }; \
+	echo "  INSTALL $$dir/openamp$(PY_EXT_SUFFIX)"; \
+	install -d "$$dir" && \
+	install -m 0755 $(PY_MODULE) "$$dir/openamp$(PY_EXT_SUFFIX)" && \
+	install -m 0644 $(PY_STUB) "$$dir/openamp.pyi" && \
+	install -m 0755 $(PY_SIMCORE) "$$dir/amp-simcore"
+install: install-python
