@@ -4,6 +4,7 @@
  * doorbell into pending calls in the main thread, and the platform wait op
  * the rpmsg device blocks in (GIL released, incoming messages delivered).
  */
+#include <stdarg.h>
 #include "openamp_internal.h"
 
 #include <errno.h>
@@ -140,10 +141,10 @@ static int apply_environment(void)
     if (!opy.board_name[0]) {
         const char *name = getenv("OPENAMP_SIM_NAME");
         if (name && *name) {
-            if (strlen(name) > OPY_NAME_MAX) {
+            if (strlen(name) > AMP_SIM_NAME_MAX) {
                 PyErr_Format(PyExc_ValueError,
                              "environment variable OPENAMP_SIM_NAME is longer than %d "
-                             "characters", OPY_NAME_MAX);
+                             "characters", AMP_SIM_NAME_MAX);
                 return -1;
             }
             snprintf(opy.board_name, sizeof opy.board_name, "%s", name);
@@ -665,18 +666,14 @@ static void set_open_error(int rc, const char *msg)
     const char *name = opy.board_name[0] ? opy.board_name : OPY_BOARD_DEFAULT;
     int e = rc == -AMP_ENOENT ? ENOENT : rc == -AMP_EBUSY ? EBUSY
           : rc == -AMP_EINVAL ? EINVAL : rc == -AMP_ENOSPC ? ENOMEM : EIO;
-    PyObject *text = PyUnicode_FromFormat(
-        "openamp: cannot open the simulated board %s: %s%s", name,
-        msg && *msg ? msg : amp_strerror(rc),
-        rc == -AMP_EBUSY ? " (choose another board name with openamp.configure(name=...) "
-                           "or OPENAMP_SIM_NAME)" : "");
-    if (!text)
-        return;
+    const char *fmt = "openamp: cannot open the simulated board %s: %s%s";
+    const char *why = msg && *msg ? msg : amp_strerror(rc);
+    const char *hint = rc == -AMP_EBUSY ? " (choose another board name with "
+                                          "openamp.configure(name=...) or OPENAMP_SIM_NAME)" : "";
     if (rc == -AMP_EINVAL)
-        PyErr_SetObject(PyExc_ValueError, text);
+        PyErr_Format(PyExc_ValueError, fmt, name, why, hint);
     else
-        opy_raise_oserror(e, text, NULL);
-    Py_DECREF(text);
+        opy_raise_oserror(e, NULL, fmt, name, why, hint);
 }
 
 /*
@@ -858,10 +855,17 @@ void opy_service_remember(const char *name, uint32_t addr)
 
 /* ---- Errors ---- */
 
-void opy_raise_oserror(int err, PyObject *text, PyObject *filename)
+void opy_raise_oserror(int err, PyObject *filename, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    PyObject *text = PyUnicode_FromFormatV(fmt, ap);
+    va_end(ap);
+    if (!text)
+        return;
     PyObject *args = filename ? Py_BuildValue("(iOO)", err, text, filename)
                               : Py_BuildValue("(iO)", err, text);
+    Py_DECREF(text);
     if (!args)
         return;
     /* Build it now: OSError() picks the subclass, and `except` clauses see
@@ -899,9 +903,5 @@ void opy_set_not_running_error(const char *what)
               "openamp.RemoteProc(...).start()";
         break;
     }
-    PyObject *text = PyUnicode_FromFormat("%s: %s", what, msg);
-    if (!text)
-        return;
-    opy_raise_oserror(e, text, NULL);
-    Py_DECREF(text);
+    opy_raise_oserror(e, NULL, "%s: %s", what, msg);
 }

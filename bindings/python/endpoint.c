@@ -95,28 +95,16 @@ static int parse_timeout(PyObject *obj, int32_t *out)
     return 0;
 }
 
-static void set_oserror(int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    PyObject *text = PyUnicode_FromFormatV(fmt, ap);
-    va_end(ap);
-    if (!text)
-        return;
-    opy_raise_oserror(err, text, NULL);
-    Py_DECREF(text);
-}
-
 static void set_deinit_error(EndpointObject *self)
 {
-    set_oserror(ENOTCONN,
+    opy_raise_oserror(ENOTCONN, NULL,
                 "endpoint '%s' was deinitialised; create a new Endpoint to talk again",
                 self->name);
 }
 
 static void set_unbound_error(EndpointObject *self)
 {
-    set_oserror(ENOTCONN,
+    opy_raise_oserror(ENOTCONN, NULL,
                 "endpoint '%s' is not ready: it has no destination address yet (the remote "
                 "has neither announced '%s' nor sent to it). Wait until is_ready() is True, "
                 "or pass dest=", self->name, self->name);
@@ -253,19 +241,19 @@ static void set_create_error(EndpointObject *self, int rc, uint32_t src)
 {
     switch (rc) {
     case -AMP_EADDRINUSE:
-        set_oserror(EADDRINUSE,
+        opy_raise_oserror(EADDRINUSE, NULL,
                     "endpoint '%s': address %lu is already in use by another endpoint; "
                     "choose another src or leave it ENDPOINT_ADDR_ANY", self->name,
                     (unsigned long)src);
         break;
     case -AMP_EADDRNOTAVAIL:
-        set_oserror(EADDRNOTAVAIL,
+        opy_raise_oserror(EADDRNOTAVAIL, NULL,
                     "endpoint '%s': no free endpoint address left; deinit() some endpoints",
                     self->name);
         break;
     case -AMP_ENOBUFS:
     case -AMP_ETIMEDOUT:
-        set_oserror(ETIMEDOUT,
+        opy_raise_oserror(ETIMEDOUT, NULL,
                     "endpoint '%s': no free RPMsg buffer to announce it within %d ms; the "
                     "remote core is not consuming messages (is it stopped or stuck?)",
                     self->name, OPY_ANNOUNCE_TIMEOUT_MS);
@@ -276,7 +264,7 @@ static void set_create_error(EndpointObject *self, int rc, uint32_t src)
         break;
     default:
         if (!PyErr_Occurred())
-            set_oserror(EIO, "endpoint '%s': cannot create it: %s", self->name,
+            opy_raise_oserror(EIO, NULL, "endpoint '%s': cannot create it: %s", self->name,
                         amp_strerror(rc));
         break;
     }
@@ -381,13 +369,13 @@ static void set_send_error(EndpointObject *self, int rc, int32_t timeout)
 {
     switch (rc) {
     case -AMP_ENOBUFS:
-        set_oserror(ETIMEDOUT,
+        opy_raise_oserror(ETIMEDOUT, NULL,
                     "endpoint '%s': no free RPMsg buffer right now (timeout=0 tries once); "
                     "the remote core has not consumed the earlier messages yet. Retry later, "
                     "or pass a timeout in milliseconds", self->name);
         break;
     case -AMP_ETIMEDOUT:
-        set_oserror(ETIMEDOUT,
+        opy_raise_oserror(ETIMEDOUT, NULL,
                     "endpoint '%s': no free RPMsg buffer within %d ms; the remote core is not "
                     "consuming messages (is it stopped or stuck?)", self->name, (int)timeout);
         break;
@@ -402,7 +390,7 @@ static void set_send_error(EndpointObject *self, int rc, int32_t timeout)
         break;
     default:
         if (!PyErr_Occurred())
-            set_oserror(EIO, "endpoint '%s': send failed: %s", self->name,
+            opy_raise_oserror(EIO, NULL, "endpoint '%s': send failed: %s", self->name,
                         amp_strerror(rc));
         break;
     }

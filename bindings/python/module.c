@@ -66,20 +66,6 @@ PyDoc_STRVAR(configure_doc,
 "Raises RuntimeError once the board is open (after the first Endpoint,\n"
 "RemoteProc or new_service_callback), ValueError for a bad value.");
 
-static bool name_ok(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > OPY_NAME_MAX || name[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
 /* A str argument or None; *out is NULL for None. */
 static int opt_str(PyObject *obj, const char *what, const char **out)
 {
@@ -115,10 +101,10 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwds)
                      OPY_BOARD_DEFAULT "'", board_obj);
         return NULL;
     }
-    if (name && !name_ok(name)) {
+    if (name && !amp_sim_name_ok(name)) {
         PyErr_Format(PyExc_ValueError,
                      "configure(): board name %R is invalid: use 1-%d of A-Z a-z 0-9 - _ . "
-                     "(not starting with '.')", name_obj, OPY_NAME_MAX);
+                     "(not starting with '.')", name_obj, AMP_SIM_NAME_MAX);
         return NULL;
     }
     int wait_mode = -1;

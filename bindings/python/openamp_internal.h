@@ -34,7 +34,6 @@
 #include "amp/sim.h"
 
 #define OPY_BOARD_DEFAULT "sim-h747"
-#define OPY_NAME_MAX 64          /* board instance names (sim.h: 1-64 chars) */
 #define OPY_SERVICES 32          /* announcements remembered for late endpoints */
 #define OPY_ANNOUNCE_TIMEOUT_MS 2000  /* wait for a buffer for an NS announcement */
 
@@ -62,7 +61,7 @@ struct opy_service {
  */
 struct opy_state {
     /* Configuration: configure() and the environment, read at first use. */
-    char board_name[OPY_NAME_MAX + 1];   /* "" = not set */
+    char board_name[AMP_SIM_NAME_MAX + 1];   /* "" = not set */
     char simcore[PATH_MAX];              /* "" = find it */
     int wait_mode;                       /* enum amp_sim_wait_mode, or -1 = not set */
     int remove_flash;                    /* 0/1, or -1 = not set */
@@ -136,7 +135,9 @@ void opy_set_not_running_error(const char *what);
 PyObject *opy_close(PyObject *self, PyObject *unused);
 /* Raise OSError(err, text[, filename]) as the errno's subclass
  * (TimeoutError, FileNotFoundError, ...). Steals nothing. */
-void opy_raise_oserror(int err, PyObject *text, PyObject *filename);
+/* Raise the OSError subclass for errno `err` (FileNotFoundError, TimeoutError,
+ * ...) with a message formatted like PyUnicode_FromFormat; filename may be NULL. */
+void opy_raise_oserror(int err, PyObject *filename, const char *fmt, ...);
 
 /* endpoint.c */
 void opy_on_service(struct amp_rpmsg_device *dev, const char *name, uint32_t addr,

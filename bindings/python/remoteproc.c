@@ -27,18 +27,6 @@ static bool owns_core(const RemoteProcObject *self)
     return opy_is_open() && opy.rproc_owner == self;
 }
 
-static void set_errno_error(int err, PyObject *filename, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    PyObject *text = PyUnicode_FromFormatV(fmt, ap);
-    va_end(ap);
-    if (!text)
-        return;
-    opy_raise_oserror(err, text, filename);
-    Py_DECREF(text);
-}
-
 /* Before touching the board: precise errors for files we cannot read. */
 static int check_file(RemoteProcObject *self)
 {
@@ -47,19 +35,19 @@ static int check_file(RemoteProcObject *self)
     if (stat(path, &st) != 0) {
         int e = errno;
         if (e == ENOENT)
-            set_errno_error(e, self->display, "firmware file not found");
+            opy_raise_oserror(e, self->display, "firmware file not found");
         else
-            set_errno_error(e, self->display, "cannot read the firmware file: %s", strerror(e));
+            opy_raise_oserror(e, self->display, "cannot read the firmware file: %s", strerror(e));
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
-        set_errno_error(EISDIR, self->display,
+        opy_raise_oserror(EISDIR, self->display,
                         "is a directory; RemoteProc needs the path of a firmware ELF file");
         return -1;
     }
     if (access(path, R_OK) != 0) {
         int e = errno;
-        set_errno_error(e, self->display, "cannot read the firmware file: %s", strerror(e));
+        opy_raise_oserror(e, self->display, "cannot read the firmware file: %s", strerror(e));
         return -1;
     }
     return 0;
@@ -82,12 +70,12 @@ static int load_image(RemoteProcObject *self)
         if (rc == -AMP_EBUSY) {
             set_busy_error();
         } else if (rc == -AMP_ENOENT) {
-            set_errno_error(ENOENT, self->display, "firmware file not found");
+            opy_raise_oserror(ENOENT, self->display, "firmware file not found");
         } else if (rc == -AMP_ENOEXEC || rc == -AMP_EBADMSG || rc == -AMP_ERANGE ||
                    rc == -AMP_EINVAL) {
             PyErr_Format(PyExc_ValueError, "not a firmware image for this board: %s", err);
         } else if (rc != 0) {
-            set_errno_error(EIO, NULL, "cannot load the firmware: %s",
+            opy_raise_oserror(EIO, NULL, "cannot load the firmware: %s",
                             err[0] ? err : amp_strerror(rc));
         }
     } else {
@@ -115,7 +103,7 @@ static int load_image(RemoteProcObject *self)
                 Py_DECREF(where);
             }
         } else if (rc != 0) {
-            set_errno_error(EIO, NULL, "cannot use entry address 0x%llx: %s",
+            opy_raise_oserror(EIO, NULL, "cannot use entry address 0x%llx: %s",
                             (unsigned long long)self->entry, amp_strerror(rc));
         }
     }
@@ -182,7 +170,7 @@ static int shutdown_locked(RemoteProcObject *self)
     int rc = amp_rproc_shutdown(opy.rproc);
     opy.rproc_owner = NULL;
     if (rc < 0) {
-        set_errno_error(EIO, NULL, "cannot shut the remote core down: %s", amp_strerror(rc));
+        opy_raise_oserror(EIO, NULL, "cannot shut the remote core down: %s", amp_strerror(rc));
         return -1;
     }
     return 0;
@@ -248,7 +236,7 @@ static PyObject *RemoteProc_start(PyObject *op, PyObject *unused)
         Py_INCREF(result);
         break;
     case -AMP_ENOENT:
-        set_errno_error(ENOENT, NULL,
+        opy_raise_oserror(ENOENT, NULL,
                         "cannot start the remote core: the helper program amp-simcore is "
                         "missing (rebuild, or set AMP_SIMCORE to its path)");
         break;
@@ -263,7 +251,7 @@ static PyObject *RemoteProc_start(PyObject *op, PyObject *unused)
                         "asks for do not fit in shared memory");
         break;
     default:
-        set_errno_error(EIO, NULL, "cannot start the remote core: %s", amp_strerror(rc));
+        opy_raise_oserror(EIO, NULL, "cannot start the remote core: %s", amp_strerror(rc));
         break;
     }
 out:
@@ -282,7 +270,7 @@ static PyObject *RemoteProc_stop(PyObject *op, PyObject *unused)
     int rc = opy.rproc_owner == self ? amp_rproc_stop(opy.rproc) : 0;
     opy_leave();
     if (rc < 0) {
-        set_errno_error(EIO, NULL, "cannot stop the remote core: %s", amp_strerror(rc));
+        opy_raise_oserror(EIO, NULL, "cannot stop the remote core: %s", amp_strerror(rc));
         return NULL;
     }
     Py_RETURN_NONE;

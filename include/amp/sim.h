@@ -58,6 +58,11 @@ struct amp_sim_options {
 
 struct amp_sim_board;
 
+/* Board instance names: 1 to 64 of [A-Za-z0-9._-], not starting with '.'
+ * (they name files in /dev/shm). */
+#define AMP_SIM_NAME_MAX 64
+bool amp_sim_name_ok(const char *name);
+
 /* Create or attach to the board's memory. Returns 0 or a negative amp error;
  * on failure `errmsg` (if not NULL) says why. */
 int amp_sim_open(struct amp_sim_board **out, const struct amp_sim_options *opt,

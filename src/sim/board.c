@@ -244,10 +244,10 @@ const struct amp_mem_map *amp_sim_mem_map(struct amp_sim_board *board)
 
 /* ---- Open and close ---- */
 
-static bool name_ok(const char *name)
+bool amp_sim_name_ok(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > SIM_NAME_MAX || name[0] == '.')
+    if (n == 0 || n > AMP_SIM_NAME_MAX || name[0] == '.')
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -302,7 +302,7 @@ static int open_flash(struct amp_sim_board *board, char *errmsg, size_t errlen)
 static int open_ram(struct amp_sim_board *board, int idx, const char *what, size_t size,
                     char *errmsg, size_t errlen)
 {
-    char label[SIM_NAME_MAX + 16];
+    char label[AMP_SIM_NAME_MAX + 16];
     snprintf(label, sizeof label, "amp-%s-%s", board->name, what);
     int fd = memfd_create(label, MFD_CLOEXEC);
     if (fd < 0) {
@@ -383,10 +383,10 @@ int amp_sim_open(struct amp_sim_board **out, const struct amp_sim_options *opt, 
     }
     *out = NULL;
     const char *name = opt && opt->name ? opt->name : DEFAULT_NAME;
-    if (!name_ok(name)) {
+    if (!amp_sim_name_ok(name)) {
         sim_errmsg(errmsg, errlen,
                    "board name '%.80s' is invalid: use 1-%d of A-Z a-z 0-9 - _ . (not first)",
-                   name, SIM_NAME_MAX);
+                   name, AMP_SIM_NAME_MAX);
         return -AMP_EINVAL;
     }
     enum amp_sim_wait_mode mode = opt ? opt->wait_mode : AMP_SIM_WAIT_BLOCKING;

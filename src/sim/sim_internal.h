@@ -12,7 +12,6 @@
 
 #include "amp/sim.h"
 
-#define SIM_NAME_MAX 64
 #define SIM_REGIONS 3
 enum { SIM_FLASH = 0, SIM_SRAM = 1, SIM_SHARED = 2 };
 
@@ -39,8 +38,8 @@ enum { SIM_FLASH = 0, SIM_SRAM = 1, SIM_SHARED = 2 };
 #define SIM_VRING_ALIGN     32u
 
 struct amp_sim_board {
-    char name[SIM_NAME_MAX + 1];
-    char flash_shm[SIM_NAME_MAX + 16];    /* shm_open name: /amp-<name>-flash */
+    char name[AMP_SIM_NAME_MAX + 1];
+    char flash_shm[AMP_SIM_NAME_MAX + 16];    /* shm_open name: /amp-<name>-flash */
     char simcore[PATH_MAX];
     enum amp_sim_wait_mode wait_mode;
     bool remove_flash_on_close;
