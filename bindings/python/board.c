@@ -855,6 +855,20 @@ void opy_service_remember(const char *name, uint32_t addr)
 
 /* ---- Errors ---- */
 
+void opy_finalize_locked(PyObject *op, int (*locked)(PyObject *op))
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (opy_enter() == 0) {
+        if (locked(op) < 0)
+            PyErr_WriteUnraisable(op);
+        opy_leave();
+    } else {
+        PyErr_WriteUnraisable(op);
+    }
+    PyErr_Restore(type, value, tb);
+}
+
 void opy_raise_oserror(int err, PyObject *filename, const char *fmt, ...)
 {
     va_list ap;

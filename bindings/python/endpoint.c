@@ -218,21 +218,16 @@ static PyObject *Endpoint_deinit(PyObject *op, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static int ept_finalize_locked(PyObject *op)
+{
+    return ept_deinit_locked((EndpointObject *)op);
+}
+
 static void Endpoint_finalize(PyObject *op)
 {
     EndpointObject *self = (EndpointObject *)op;
-    if (!self->ept.dev || !opy_is_open())
-        return;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    if (opy_enter() == 0) {
-        if (ept_deinit_locked(self) < 0)
-            PyErr_WriteUnraisable(op);
-        opy_leave();
-    } else {
-        PyErr_WriteUnraisable(op);
-    }
-    PyErr_Restore(type, value, tb);
+    if (self->ept.dev && opy_is_open())
+        opy_finalize_locked(op, ept_finalize_locked);
 }
 
 /* ---- Construction ---- */

@@ -115,6 +115,11 @@ extern PyTypeObject opy_RemoteProcType;
 int opy_board_init_static(void);          /* at import: the lock only */
 int opy_enter(void);                      /* open lazily, take the lock; -1 with an exception */
 void opy_leave(void);
+/*
+ * For tp_finalize: run locked(op) under the board lock. Its errors go to
+ * sys.unraisablehook; an exception already being raised is kept.
+ */
+void opy_finalize_locked(PyObject *op, int (*locked)(PyObject *op));
 bool opy_is_open(void);
 /* Drain incoming messages (lock held, main thread): 0, or -1 with the
  * KeyboardInterrupt/SystemExit a callback raised. */

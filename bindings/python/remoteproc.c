@@ -176,21 +176,15 @@ static int shutdown_locked(RemoteProcObject *self)
     return 0;
 }
 
+static int rproc_finalize_locked(PyObject *op)
+{
+    return shutdown_locked((RemoteProcObject *)op);
+}
+
 static void RemoteProc_finalize(PyObject *op)
 {
-    RemoteProcObject *self = (RemoteProcObject *)op;
-    if (!owns_core(self))
-        return;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    if (opy_enter() == 0) {
-        if (shutdown_locked(self) < 0)
-            PyErr_WriteUnraisable(op);
-        opy_leave();
-    } else {
-        PyErr_WriteUnraisable(op);
-    }
-    PyErr_Restore(type, value, tb);
+    if (owns_core((RemoteProcObject *)op))
+        opy_finalize_locked(op, rproc_finalize_locked);
 }
 
 static void RemoteProc_dealloc(PyObject *op)
