@@ -386,41 +386,6 @@ class TestProcesses(unittest.TestCase):
             proc.stdin.close()
             proc.wait(timeout=30)
 
-    def test_ctrl_c_ends_the_seed_loop_and_leaves_nothing(self):
-        # The seed's endless loop, stopped by Ctrl-C.
-        name, flash = self.board("term")
-        code = textwrap.dedent("""
-            import openamp, sys
-            openamp.configure(name=%r, remove_flash=True)
-            n = [0]
-            def cb(src, data):
-                n[0] += 1
-                if n[0] == 100:
-                    print("echoes", flush=True)
-            ept = openamp.Endpoint("vuart-channel", callback=cb)
-            rproc = openamp.RemoteProc(%r)
-            rproc.start()
-            while True:
-                if ept.is_ready():
-                    ept.send("data")
-        """ % (name, support.VIRTUAL_UART))
-        import subprocess
-        import sys
-        env = dict(os.environ)
-        env["PYTHONPATH"] = support.MODULE_DIR
-        proc = subprocess.Popen([sys.executable, "-c", code], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            self.assertEqual(proc.stdout.readline().strip(), "echoes")
-        finally:
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=30)
-        # KeyboardInterrupt ends the loop (even when it lands in a callback);
-        # atexit shuts the core down.
-        self.assertIn("KeyboardInterrupt", err)
-        self.assertNotIn("Exception ignored", err)
-        self.assertFalse(os.path.exists(flash))
-
 
 if __name__ == "__main__":
     unittest.main()
