@@ -8,6 +8,11 @@
  * nothing, so any number of devices may coexist. Nothing here blocks except
  * through the platform's wait op, and every wait has a timeout.
  *
+ * A device is not thread-safe: use it from one thread at a time (or
+ * serialise the calls). Callbacks run inside amp_rpmsg_poll(); they may
+ * send, hold their buffer, create or destroy endpoints, but not poll the
+ * same device again.
+ *
  * Data path: amp_rpmsg_send() -> (role) get a tx buffer -> vring -> notify;
  * amp_rpmsg_poll() -> vring -> dispatch to the endpoint's rx callback.
  */
