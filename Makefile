@@ -43,7 +43,7 @@ $(BUILD)/host/%.o: %.c
 	@echo "  CC      $<"; $(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/lib/libamp.a: $(CORE_OBJS)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	@echo "  AR      $@"; $(AR) rcs $@ $^
 all: $(BUILD)/lib/libamp.a
 
 # Sanitizer build of the core, for the tests.
@@ -52,7 +52,7 @@ $(BUILD)/san/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC-SAN  $<"; $(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/san/libamp.a: $(SAN_CORE_OBJS)
-	$(AR) rcs $@ $^
+	@echo "  AR      $@"; $(AR) rcs $@ $^
 
 # Freestanding builds of the core: x86-64 and Cortex-M4. They prove the core
 # needs no libc beyond memcpy/memset/memcmp, which every freestanding C

@@ -16,10 +16,10 @@ $(BUILD)/san/src/sim/%.o: src/sim/%.c
 	@echo "  CC-SAN  $<"; $(CC) $(SAN_CFLAGS) $(CPPFLAGS_SIM) -MMD -MP -c $< -o $@
 $(BUILD)/lib/libamp-sim.a: $(SIM_HOST_OBJS)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	@echo "  AR      $@"; $(AR) rcs $@ $^
 $(BUILD)/san/libamp-sim.a: $(SIM_SAN_OBJS)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	@echo "  AR      $@"; $(AR) rcs $@ $^
 # Tests link it before libamp.a (it uses the core).
 SAN_TEST_LIBS := $(BUILD)/san/libamp-sim.a $(SAN_TEST_LIBS)
 
