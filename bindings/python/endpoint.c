@@ -98,16 +98,16 @@ static int parse_timeout(PyObject *obj, int32_t *out)
 static void set_deinit_error(EndpointObject *self)
 {
     opy_raise_oserror(ENOTCONN, NULL,
-                "endpoint '%s' was deinitialised; create a new Endpoint to talk again",
-                self->name);
+                      "endpoint '%s' was deinitialised; create a new Endpoint to talk again",
+                      self->name);
 }
 
 static void set_unbound_error(EndpointObject *self)
 {
     opy_raise_oserror(ENOTCONN, NULL,
-                "endpoint '%s' is not ready: it has no destination address yet (the remote "
-                "has neither announced '%s' nor sent to it). Wait until is_ready() is True, "
-                "or pass dest=", self->name, self->name);
+                      "endpoint '%s' is not ready: it has no destination address yet (the remote "
+                      "has neither announced '%s' nor sent to it). Wait until is_ready() is True, "
+                      "or pass dest=", self->name, self->name);
 }
 
 /* ---- Callbacks from the rpmsg core (main thread, GIL and lock held) ---- */
@@ -237,21 +237,21 @@ static void set_create_error(EndpointObject *self, int rc, uint32_t src)
     switch (rc) {
     case -AMP_EADDRINUSE:
         opy_raise_oserror(EADDRINUSE, NULL,
-                    "endpoint '%s': address %lu is already in use by another endpoint; "
-                    "choose another src or leave it ENDPOINT_ADDR_ANY", self->name,
-                    (unsigned long)src);
+                          "endpoint '%s': address %lu is already in use by another endpoint; "
+                          "choose another src or leave it ENDPOINT_ADDR_ANY", self->name,
+                          (unsigned long)src);
         break;
     case -AMP_EADDRNOTAVAIL:
         opy_raise_oserror(EADDRNOTAVAIL, NULL,
-                    "endpoint '%s': no free endpoint address left; deinit() some endpoints",
-                    self->name);
+                          "endpoint '%s': no free endpoint address left; deinit() some endpoints",
+                          self->name);
         break;
     case -AMP_ENOBUFS:
     case -AMP_ETIMEDOUT:
         opy_raise_oserror(ETIMEDOUT, NULL,
-                    "endpoint '%s': no free RPMsg buffer to announce it within %d ms; the "
-                    "remote core is not consuming messages (is it stopped or stuck?)",
-                    self->name, OPY_ANNOUNCE_TIMEOUT_MS);
+                          "endpoint '%s': no free RPMsg buffer to announce it within %d ms; the "
+                          "remote core is not consuming messages (is it stopped or stuck?)",
+                          self->name, OPY_ANNOUNCE_TIMEOUT_MS);
         break;
     case -AMP_ENODEV:
     case -AMP_ENOTCONN:
@@ -260,7 +260,7 @@ static void set_create_error(EndpointObject *self, int rc, uint32_t src)
     default:
         if (!PyErr_Occurred())
             opy_raise_oserror(EIO, NULL, "endpoint '%s': cannot create it: %s", self->name,
-                        amp_strerror(rc));
+                              amp_strerror(rc));
         break;
     }
 }
@@ -365,14 +365,15 @@ static void set_send_error(EndpointObject *self, int rc, int32_t timeout)
     switch (rc) {
     case -AMP_ENOBUFS:
         opy_raise_oserror(ETIMEDOUT, NULL,
-                    "endpoint '%s': no free RPMsg buffer right now (timeout=0 tries once); "
-                    "the remote core has not consumed the earlier messages yet. Retry later, "
-                    "or pass a timeout in milliseconds", self->name);
+                          "endpoint '%s': no free RPMsg buffer right now (timeout=0 tries once); "
+                          "the remote core has not consumed the earlier messages yet. Retry later, "
+                          "or pass a timeout in milliseconds", self->name);
         break;
     case -AMP_ETIMEDOUT:
         opy_raise_oserror(ETIMEDOUT, NULL,
-                    "endpoint '%s': no free RPMsg buffer within %d ms; the remote core is not "
-                    "consuming messages (is it stopped or stuck?)", self->name, (int)timeout);
+                          "endpoint '%s': no free RPMsg buffer within %d ms; the remote core "
+                          "is not consuming messages (is it stopped or stuck?)", self->name,
+                          (int)timeout);
         break;
     case -AMP_ENODEV:
     case -AMP_ENOTCONN:
@@ -386,7 +387,7 @@ static void set_send_error(EndpointObject *self, int rc, int32_t timeout)
     default:
         if (!PyErr_Occurred())
             opy_raise_oserror(EIO, NULL, "endpoint '%s': send failed: %s", self->name,
-                        amp_strerror(rc));
+                              amp_strerror(rc));
         break;
     }
 }

@@ -42,7 +42,7 @@ static int check_file(RemoteProcObject *self)
     }
     if (S_ISDIR(st.st_mode)) {
         opy_raise_oserror(EISDIR, self->display,
-                        "is a directory; RemoteProc needs the path of a firmware ELF file");
+                          "is a directory; RemoteProc needs the path of a firmware ELF file");
         return -1;
     }
     if (access(path, R_OK) != 0) {
@@ -76,7 +76,7 @@ static int load_image(RemoteProcObject *self)
             PyErr_Format(PyExc_ValueError, "not a firmware image for this board: %s", err);
         } else if (rc != 0) {
             opy_raise_oserror(EIO, NULL, "cannot load the firmware: %s",
-                            err[0] ? err : amp_strerror(rc));
+                              err[0] ? err : amp_strerror(rc));
         }
     } else {
         rc = amp_rproc_set_entry(opy.rproc, self->entry);
@@ -104,7 +104,7 @@ static int load_image(RemoteProcObject *self)
             }
         } else if (rc != 0) {
             opy_raise_oserror(EIO, NULL, "cannot use entry address 0x%llx: %s",
-                            (unsigned long long)self->entry, amp_strerror(rc));
+                              (unsigned long long)self->entry, amp_strerror(rc));
         }
     }
     if (rc == 0)
@@ -231,8 +231,8 @@ static PyObject *RemoteProc_start(PyObject *op, PyObject *unused)
         break;
     case -AMP_ENOENT:
         opy_raise_oserror(ENOENT, NULL,
-                        "cannot start the remote core: the helper program amp-simcore is "
-                        "missing (rebuild, or set AMP_SIMCORE to its path)");
+                          "cannot start the remote core: the helper program amp-simcore is "
+                          "missing (rebuild, or set AMP_SIMCORE to its path)");
         break;
     case -AMP_EBADMSG:
         PyErr_SetString(PyExc_ValueError,

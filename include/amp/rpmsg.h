@@ -58,8 +58,9 @@ _Static_assert(offsetof(struct amp_rpmsg_ns_msg, addr) == 32, "ns addr at 32");
  * code.
  */
 struct amp_rpmsg_role_ops;
-extern const struct amp_rpmsg_role_ops amp_rpmsg_host_ops;    /* virtio driver: Linux, MicroPython's main core */
-extern const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops;  /* virtio device: the firmware side */
+/* Virtio driver (Linux, MicroPython's main core) and virtio device (firmware). */
+extern const struct amp_rpmsg_role_ops amp_rpmsg_host_ops;
+extern const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops;
 #define AMP_RPMSG_HOST   (&amp_rpmsg_host_ops)
 #define AMP_RPMSG_REMOTE (&amp_rpmsg_remote_ops)
 

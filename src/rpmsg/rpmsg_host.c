@@ -19,7 +19,8 @@ static uint64_t host_va_to_addr(const struct amp_rpmsg_device *dev, const void *
 
 static struct amp_rpmsg_hdr *pool_buffer(const struct amp_rpmsg_device *dev, uint32_t index)
 {
-    return (struct amp_rpmsg_hdr *)(void *)((uint8_t *)dev->cfg.buf_pool + (size_t)index * dev->buf_size);
+    uint8_t *buf = (uint8_t *)dev->cfg.buf_pool + (size_t)index * dev->buf_size;
+    return (struct amp_rpmsg_hdr *)(void *)buf;
 }
 
 /* Pool index of hdr, or -1 if it is not the start of a pool buffer. */
