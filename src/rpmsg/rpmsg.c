@@ -335,8 +335,10 @@ static struct amp_rpmsg_hdr *rpmsg_get_tx(struct amp_rpmsg_device *dev, uint32_t
             dev->role->want_notify(&dev->tx_vring, false);
         }
     }
-    *capacity = req.capacity;
-    return *err ? NULL : req.hdr;
+    if (*err)
+        return NULL;
+    *capacity = req.capacity;   /* set only by a successful get_tx */
+    return req.hdr;
 }
 
 /*
