@@ -33,3 +33,14 @@ int amp_rpmsg_config_from_vdev(struct amp_rpmsg_config *cfg, struct amp_rsc_vdev
     cfg->vdev = vdev;
     return 0;
 }
+
+int amp_rpmsg_config_from_rsc(struct amp_rpmsg_config *cfg, const struct amp_rsc_table *tbl)
+{
+    if (!tbl || !tbl->hdr)
+        return -AMP_EINVAL;
+    struct amp_rsc_vdev *vdev = amp_rsc_find_rpmsg_vdev(tbl);
+    if (!vdev)
+        return -AMP_ENOENT;
+    size_t used = (size_t)((uint8_t *)vdev - (uint8_t *)tbl->hdr);
+    return amp_rpmsg_config_from_vdev(cfg, vdev, tbl->size - used);
+}
