@@ -53,8 +53,18 @@
 
 static const uint32_t rtt_sizes[] = { 16, 64, 496 };
 #define N_SIZES (sizeof rtt_sizes / sizeof rtt_sizes[0])
-static const uint32_t ept_counts[] = { 1, 16, 256 };
-#define N_EPT_COUNTS (sizeof ept_counts / sizeof ept_counts[0])
+/*
+ * Endpoint counts, each side finding its endpoints through a table
+ * (amp_rpmsg_set_ept_table); the last case walks the plain list, as a
+ * device without a table does, for comparison in the same run.
+ */
+static const struct {
+    uint32_t n;
+    bool table;
+    const char *name;
+} ept_cases[] = { { 1, true, "ept1" }, { 16, true, "ept16" }, { 256, true, "ept256" },
+                  { 256, false, "ept256_list" } };
+#define N_EPT_COUNTS (sizeof ept_cases / sizeof ept_cases[0])
 static const char *const mode_names[] = { "polled", "blocking", "adaptive" };
 
 /* Ctrl-C, SIGTERM: stop measuring, then close the board as usual (no file left behind). */
@@ -245,6 +255,7 @@ struct bench {
     struct amp_rpmsg_device *dev;
     struct amp_rpmsg_endpoint ctl;
     struct amp_rpmsg_endpoint epts[BENCH_MAX_EPTS];
+    struct amp_rpmsg_endpoint *ept_slots[BENCH_EPT_SLOTS];
     uint32_t n_epts;
     enum bench_wait mode;
     uint64_t spin;              /* adaptive spin budget, ticks */
@@ -422,10 +433,13 @@ static int set_mode(struct bench *b, enum bench_wait mode)
     return 0;
 }
 
-static int set_endpoints(struct bench *b, uint32_t n)
+static int set_endpoints(struct bench *b, uint32_t n, bool table)
 {
     struct bench_msg r;
-    int rc = ctl_call(b, BENCH_OP_EPTS, n, 0, &r);
+    int rc = ctl_call(b, BENCH_OP_EPTS, n, table, &r);
+    if (rc == 0)
+        rc = table ? amp_rpmsg_set_ept_table(b->dev, b->ept_slots, BENCH_EPT_SLOTS)
+                   : amp_rpmsg_set_ept_table(b->dev, NULL, 0);
     if (rc)
         return rc;
     while (b->n_epts > n)
@@ -1033,11 +1047,15 @@ static void print_table(void)
     printf("\nEndpoints (polled, 16 B, round-robin over N endpoint pairs):\n");
     printf("  %-6s %9s %9s %12s %14s\n", "N", "RTT p50", "RTT p99", "p50/raw-pp", "stream msg/s");
     for (size_t e = 0; e < N_EPT_COUNTS; e++)
-        printf("  %-6u %9.3f %9.3f %11.2fx %14.0f\n", ept_counts[e],
-               get("ept%u_rtt_polled_16B_us_p50", ept_counts[e]),
-               get("ept%u_rtt_polled_16B_us_p99", ept_counts[e]),
-               get("ept%u_rtt_polled_16B_us_p50", ept_counts[e]) / pp,
-               get("ept%u_stream_16B_msgs_per_s", ept_counts[e]));
+        printf("  %-6u %9.3f %9.3f %11.2fx %14.0f%s\n", ept_cases[e].n,
+               get("%s_rtt_polled_16B_us_p50", ept_cases[e].name),
+               get("%s_rtt_polled_16B_us_p99", ept_cases[e].name),
+               get("%s_rtt_polled_16B_us_p50", ept_cases[e].name) / pp,
+               get("%s_stream_16B_msgs_per_s", ept_cases[e].name),
+               ept_cases[e].table ? "" : "  (no table: list walk)");
+    printf("  256 vs 1 endpoint (table): RTT %.2fx, streaming %.2fx\n",
+           get("ept256_rtt_polled_16B_us_p50") / get("ept1_rtt_polled_16B_us_p50"),
+           get("ept1_stream_16B_msgs_per_s") / get("ept256_stream_16B_msgs_per_s"));
     printf("\nOne-way streaming host -> core (polled unless named):\n");
     printf("  %-28s %14s %14s %16s\n", "variant", "msg/s", "MB/s", "ns/msg (vs raw-pp)");
     static const char *const variants[] = { "16B", "16B_zerocopy", "496B", "496B_zerocopy",
@@ -1294,10 +1312,10 @@ int main(int argc, char **argv)
         }
         TRY("mode", set_mode(&b, BENCH_WAIT_POLLED));
         for (size_t e = 0; e < N_EPT_COUNTS; e++) {
-            TRY("endpoints", set_endpoints(&b, ept_counts[e]));
+            TRY("endpoints", set_endpoints(&b, ept_cases[e].n, ept_cases[e].table));
             TRY("round trip", run_rtt(&b, 16, warm, per_round(n_polled, o.rounds), &s_ept[e]));
         }
-        TRY("endpoints", set_endpoints(&b, 1));
+        TRY("endpoints", set_endpoints(&b, 1, true));
     }
     fprintf(stderr, "\n");
 
@@ -1337,14 +1355,14 @@ int main(int argc, char **argv)
         TRY("mode", set_mode(&b, BENCH_WAIT_POLLED));
         for (size_t e = 0; e < N_EPT_COUNTS; e++) {
             double mps = 0, bps = 0, best = 0;
-            TRY("endpoints", set_endpoints(&b, ept_counts[e]));
+            TRY("endpoints", set_endpoints(&b, ept_cases[e].n, ept_cases[e].table));
             for (int r = 0; r < stream_runs; r++) {
                 TRY("stream", run_stream(&b, 16, false, n_stream, &mps, &bps));
                 best = mps > best ? mps : best;
             }
-            put(best, "ept%u_stream_16B_msgs_per_s", ept_counts[e]);
+            put(best, "%s_stream_16B_msgs_per_s", ept_cases[e].name);
         }
-        TRY("endpoints", set_endpoints(&b, 1));
+        TRY("endpoints", set_endpoints(&b, 1, true));
     }
 
     fprintf(stderr, "\namp-bench: idle CPU");
@@ -1394,7 +1412,7 @@ int main(int argc, char **argv)
                 "ratio_adaptive_vs_polled_%uB", rtt_sizes[s]);
         for (size_t e = 0; e < N_EPT_COUNTS; e++) {
             char name[64];
-            snprintf(name, sizeof name, "ept%u_rtt_polled_16B", ept_counts[e]);
+            snprintf(name, sizeof name, "%s_rtt_polled_16B", ept_cases[e].name);
             struct stats st = summarize(&s_ept[e]);
             put_stats(&st, name);
         }

@@ -11,9 +11,14 @@
 struct amp_rpmsg_role_ops {
     /* Finish role-specific init on a filled-in dev; -AMP_EAGAIN if the peer is not ready. */
     int (*init)(struct amp_rpmsg_device *dev);
-    /* A free transmit buffer (its header) and its capacity, or NULL with *err. */
-    struct amp_rpmsg_hdr *(*get_tx)(struct amp_rpmsg_device *dev, uint32_t *capacity, int *err);
-    /* Descriptor id of a transmit buffer we hold, or a negative error if it is not one. */
+    /*
+     * A free transmit buffer of at least *capacity bytes (header included):
+     * its descriptor id, with *hdr and *capacity (what it holds) set; or
+     * -AMP_ENOBUFS (none free), -AMP_EMSGSIZE (the next one is too small; it
+     * stays first in line), or another error.
+     */
+    int (*get_tx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *capacity);
+    /* Descriptor id of a transmit buffer we hold (zero-copy), or a negative error. */
     int (*tx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
     /* Hand a filled buffer (header + payload = len bytes) to the peer. */
     int (*send_tx)(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
@@ -30,6 +35,16 @@ struct amp_rpmsg_role_ops {
      * (rx_vring: a message; tx_vring: a free buffer). Enabling returns true
      * if there is already something to take. */
     bool (*want_notify)(struct amp_vring *vr, bool enable);
+};
+
+/*
+ * An endpoint index a caller registered (amp_rpmsg_set_ept_table): reached
+ * only through dev->ept_index, so a device without one does not link it.
+ */
+struct rpmsg_ept_index {
+    struct amp_rpmsg_endpoint *(*find)(struct amp_rpmsg_device *dev, uint32_t addr);
+    int (*add)(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint *ept);
+    void (*remove)(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint *ept);
 };
 
 /* Local pointer for a descriptor address, if [addr, addr+len) is inside shm. */
@@ -52,8 +67,9 @@ static inline bool rpmsg_spare_has(const struct amp_rpmsg_device *dev, uint16_t 
 }
 
 /*
- * Transmit buffers taken but not sent wait in a small bitmap for the next
- * get_tx: a vring cannot take one back out of order.
+ * Transmit buffers taken but not sent (zero-copy release; the host's
+ * returned ones) wait in a small bitmap for the next get_tx: a vring cannot
+ * take one back out of order.
  */
 static inline void rpmsg_spare_put(struct amp_rpmsg_device *dev, uint16_t id)
 {
