@@ -27,6 +27,17 @@ $(FP_DIR)/%.elf: $(FP_DIR)/obj/%.o $(FP_DIR)/obj/env.o $(FP_CORE_OBJS) footprint
 	    $(filter %.o,$^) -o $@
 .SECONDARY: $(FP_IMAGE_SRCS:footprint/%.c=$(FP_DIR)/obj/%.o) $(FP_DIR)/obj/env.o
 
+# The echo image once more with the stack built -flto (a user who links with
+# LTO gets this): the stack's share is then what the ltrans objects hold.
+FP_LTO_OBJS := $(FP_CORE_OBJS:$(BUILD)/cm4/%.o=$(FP_DIR)/lto/%.o)
+$(FP_DIR)/lto/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC-M4   $< (lto)"; $(ARM_CC) $(FREE_FLAGS) $(CM4_FLAGS) -flto -MMD -MP -c $< -o $@
+$(FP_DIR)/lto-echo.elf: $(FP_DIR)/obj/echo.o $(FP_DIR)/obj/env.o $(FP_LTO_OBJS) footprint/m4.ld
+	@echo "  LD-M4   $@"; $(ARM_CC) $(CM4_FLAGS) -Os -flto $(FP_LDFLAGS) \
+	    -Wl,-Map,$(@:.elf=.map) $(filter %.o,$^) -o $@
+FP_IMAGES += $(FP_DIR)/lto-echo.elf
+
 # The Cortex-M4 SDK's virtual_uart.elf (mk/cm4.mk), relinked here with a map.
 ifneq ($(AMP_M4_CC),)
 FP_M4_UART := $(FP_DIR)/m4-virtual_uart.elf

@@ -7,7 +7,8 @@
    from our own objects (under --stack-dir); the environment (env.o), the
    application and the C library are reported apart. Feature deltas are the
    stack's share of each image minus that of the echo image, function by
-   function.
+   function. An image named lto-* was linked with the stack built -flto: its
+   stack share is the link-time objects'.
 2. Object sums (as before): .text/.data/.bss of the core's objects per group
    (remote side, host side, remoteproc), whether a program uses them or not.
 
@@ -51,7 +52,8 @@ def read_map(path):
 
 def kind_of(obj, stack_dir, app):
     norm = os.path.normpath(obj)
-    if norm.startswith(os.path.normpath(stack_dir) + os.sep):
+    # With -flto the stack's code comes out of the link-time objects.
+    if norm.startswith(os.path.normpath(stack_dir) + os.sep) or ".ltrans" in norm:
         return "stack"
     base = os.path.basename(norm)
     if base == "env.o":
@@ -84,7 +86,8 @@ def image_report(map_path, stack_dir):
         total = sum(secs.values())
         kinds[kind] += total
         if kind == "stack":
-            rel = os.path.relpath(obj, os.path.dirname(stack_dir))
+            rel = ("lto.o" if ".ltrans" in obj
+                   else os.path.relpath(obj, os.path.dirname(stack_dir)))
             objects[rel] = total
             for sec, n in secs.items():
                 functions[f"{os.path.basename(rel)}:{function_of(sec)}"] = n
@@ -110,7 +113,7 @@ def print_images(images):
         return {}
     deltas = {}
     for name, r in images.items():
-        if name == "echo":
+        if name == "echo" or name.startswith("lto-"):
             continue
         d = r["stack_text_bytes"] - base["stack_text_bytes"]
         fa, fb = r["stack_functions"], base["stack_functions"]
@@ -160,6 +163,8 @@ def main():
     if "echo" in images:
         linked = images["echo"]["stack_text_bytes"]
         report["linked_echo_remote_stack_text_bytes"] = linked
+        if "lto-echo" in images:
+            report["linked_echo_remote_stack_text_bytes_lto"] = images["lto-echo"]["stack_text_bytes"]
         if args.linked_limit:
             verdict = "within" if linked <= args.linked_limit else "OVER"
             print(f"linked echo remote: {linked} bytes of the stack "

@@ -124,6 +124,7 @@ int amp_rpmsg_config_from_rsc(struct amp_rpmsg_config *cfg, const struct amp_rsc
 struct amp_rpmsg_device;
 struct amp_rpmsg_endpoint;
 struct rpmsg_ept_index;
+struct rpmsg_spare_ops;
 
 /* rx callback return values: release the buffer now, or keep it (see hold). */
 #define AMP_RPMSG_RELEASE 0
@@ -186,8 +187,8 @@ struct amp_rpmsg_device {
     /* Remote: transmit buffers taken from the ring but given back unused. */
     uint32_t tx_spare[AMP_RPMSG_MAX_VRING_NUM / 32];
     uint32_t tx_spare_count;
-    /* Remote: how get_tx takes a spare, once there have been some. */
-    int (*tx_spare_take)(struct amp_rpmsg_device *dev);
+    /* Remote: how get_tx reaches the spares, once there have been some. */
+    const struct rpmsg_spare_ops *tx_spares;
     bool corked;                   /* host: sends skip the doorbell (amp_rpmsg_cork) */
     bool kick_due;                 /* host: something was sent while corked */
 };
@@ -200,9 +201,27 @@ struct amp_rpmsg_device {
  * re-announced.
  */
 int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg);
+/*
+ * Timeouts cost only the firmware that uses them. Each call that may wait
+ * comes in two forms: _timed takes any timeout and reads the platform's
+ * clock; _untimed takes only 0 (try once) or a negative one (forever) and
+ * links no clock arithmetic (a positive timeout is -AMP_EINVAL). The plain
+ * names below are inlines that pick _untimed when the compiler sees a
+ * constant 0 or AMP_WAIT_FOREVER, else _timed: callers need not care.
+ */
+#define AMP_RPMSG_UNTIMED(timeout_ms) (__builtin_constant_p(timeout_ms) && (timeout_ms) <= 0)
+
+int amp_rpmsg_wait_ready_timed(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
+                               int32_t timeout_ms);
+int amp_rpmsg_wait_ready_untimed(struct amp_rpmsg_device *dev,
+                                 const struct amp_rpmsg_config *cfg, int32_t timeout_ms);
 /* Remote: retry init until DRIVER_OK or timeout (-AMP_ETIMEDOUT). */
-int amp_rpmsg_wait_ready(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
-                         int32_t timeout_ms);
+static inline int amp_rpmsg_wait_ready(struct amp_rpmsg_device *dev,
+                                       const struct amp_rpmsg_config *cfg, int32_t timeout_ms)
+{
+    return AMP_RPMSG_UNTIMED(timeout_ms) ? amp_rpmsg_wait_ready_untimed(dev, cfg, timeout_ms)
+                                         : amp_rpmsg_wait_ready_timed(dev, cfg, timeout_ms);
+}
 /*
  * Forget the rings (the peer restarted or is gone): unbind every endpoint
  * whose destination came from the name service (calling its unbind
@@ -286,8 +305,20 @@ static inline uint32_t amp_rpmsg_max_payload(const struct amp_rpmsg_device *dev)
  * An empty payload is one valid message; one larger than the buffer is
  * -AMP_EMSGSIZE.
  */
-int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
-                              const void *data, size_t len, int32_t timeout_ms);
+int amp_rpmsg_send_offchannel_timed(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                                    const void *data, size_t len, int32_t timeout_ms);
+int amp_rpmsg_send_offchannel_untimed(struct amp_rpmsg_endpoint *ept, uint32_t src,
+                                      uint32_t dst, const void *data, size_t len,
+                                      int32_t timeout_ms);
+
+static inline int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src,
+                                            uint32_t dst, const void *data, size_t len,
+                                            int32_t timeout_ms)
+{
+    return AMP_RPMSG_UNTIMED(timeout_ms)
+               ? amp_rpmsg_send_offchannel_untimed(ept, src, dst, data, len, timeout_ms)
+               : amp_rpmsg_send_offchannel_timed(ept, src, dst, data, len, timeout_ms);
+}
 
 static inline int amp_rpmsg_send(struct amp_rpmsg_endpoint *ept, const void *data, size_t len,
                                  int32_t timeout_ms)
@@ -313,8 +344,18 @@ int amp_rpmsg_cork(struct amp_rpmsg_device *dev, bool cork);
  * NULL with *err set. Then either amp_rpmsg_send_nocopy() or
  * amp_rpmsg_release_tx_buffer() - exactly one of them.
  */
-void *amp_rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size, int32_t timeout_ms,
-                              int *err);
+void *amp_rpmsg_get_tx_buffer_timed(struct amp_rpmsg_device *dev, uint32_t *size,
+                                    int32_t timeout_ms, int *err);
+void *amp_rpmsg_get_tx_buffer_untimed(struct amp_rpmsg_device *dev, uint32_t *size,
+                                      int32_t timeout_ms, int *err);
+
+static inline void *amp_rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size,
+                                            int32_t timeout_ms, int *err)
+{
+    return AMP_RPMSG_UNTIMED(timeout_ms)
+               ? amp_rpmsg_get_tx_buffer_untimed(dev, size, timeout_ms, err)
+               : amp_rpmsg_get_tx_buffer_timed(dev, size, timeout_ms, err);
+}
 int amp_rpmsg_send_nocopy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
                           void *payload, size_t len);
 int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload);

@@ -53,23 +53,16 @@ void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr, uint32
 
 /*
  * Through the caller's table when one is registered (amp_rpmsg_set_ept_table),
- * else along the list, moving the endpoint found to the front: the busy
- * ones are then found first.
+ * else along the list: as fast for the handful of endpoints a firmware has.
  */
 static struct amp_rpmsg_endpoint *find_by_addr(struct amp_rpmsg_device *dev, uint32_t addr)
 {
     if (dev->ept_index)
         return dev->ept_index->find(dev, addr);
-    for (struct amp_rpmsg_endpoint **link = &dev->endpoints; *link; link = &(*link)->next) {
-        struct amp_rpmsg_endpoint *ept = *link;
-        if (ept->addr == addr) {
-            *link = ept->next;
-            ept->next = dev->endpoints;
-            dev->endpoints = ept;
-            return ept;
-        }
-    }
-    return NULL;
+    struct amp_rpmsg_endpoint *ept = dev->endpoints;
+    while (ept && ept->addr != addr)
+        ept = ept->next;
+    return ept;
 }
 
 int amp_rpmsg_create_ept_fixed(struct amp_rpmsg_endpoint *ept, struct amp_rpmsg_device *dev,
@@ -380,9 +373,21 @@ int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *
 }
 
 /*
+ * Sleep on the platform until a doorbell or ms pass: 0, or why the wait
+ * failed (a dead peer ends every wait).
+ */
+static int rpmsg_sleep(const struct amp_platform *p, int32_t ms)
+{
+    int rc = p->ops->wait(p->ctx, ms);
+    return rc < 0 && rc != -AMP_ETIMEDOUT ? rc : 0;
+}
+
+/*
  * Call attempt() until it stops answering -AMP_EAGAIN or the timeout runs
  * out, sleeping on the platform in between; slice_ms > 0 bounds each sleep
- * for conditions the peer does not ring for. A dead peer ends the wait.
+ * for conditions the peer does not ring for. Only the timed calls use it:
+ * a firmware that passes no timeout but 0 and AMP_WAIT_FOREVER links none
+ * of the clock arithmetic (the _untimed calls, picked by rpmsg.h).
  */
 static int rpmsg_retry(struct amp_rpmsg_device *dev, const struct amp_platform *p,
                        int (*attempt)(struct amp_rpmsg_device *, void *), void *arg,
@@ -399,8 +404,8 @@ static int rpmsg_retry(struct amp_rpmsg_device *dev, const struct amp_platform *
             return -AMP_ETIMEDOUT;
         if (slice_ms > 0 && (left < 0 || left > slice_ms))
             left = slice_ms;
-        rc = p->ops->wait(p->ctx, left);
-        if (rc < 0 && rc != -AMP_ETIMEDOUT)
+        rc = rpmsg_sleep(p, left);
+        if (rc)
             return rc;
     }
 }
@@ -410,13 +415,30 @@ static int try_init(struct amp_rpmsg_device *dev, void *cfg)
     return amp_rpmsg_init(dev, cfg);
 }
 
-int amp_rpmsg_wait_ready(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
-                         int32_t timeout_ms)
+/* The host need not ring when it sets DRIVER_OK: look again every 10 ms. */
+#define READY_POLL_MS 10
+
+int amp_rpmsg_wait_ready_timed(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
+                               int32_t timeout_ms)
 {
     if (!cfg || !cfg->platform)
         return -AMP_EINVAL;
-    /* The host need not ring when it sets DRIVER_OK: look again every 10 ms. */
-    return rpmsg_retry(dev, cfg->platform, try_init, (void *)cfg, timeout_ms, 10);
+    return rpmsg_retry(dev, cfg->platform, try_init, (void *)cfg, timeout_ms, READY_POLL_MS);
+}
+
+int amp_rpmsg_wait_ready_untimed(struct amp_rpmsg_device *dev,
+                                 const struct amp_rpmsg_config *cfg, int32_t timeout_ms)
+{
+    if (!cfg || !cfg->platform || timeout_ms > 0)
+        return -AMP_EINVAL;
+    int rc;
+    while ((rc = amp_rpmsg_init(dev, cfg)) == -AMP_EAGAIN) {
+        if (timeout_ms == 0)
+            return -AMP_ETIMEDOUT;
+        if ((rc = rpmsg_sleep(cfg->platform, READY_POLL_MS)) != 0)
+            return rc;
+    }
+    return rc;
 }
 
 void amp_rpmsg_reset(struct amp_rpmsg_device *dev)
@@ -455,38 +477,67 @@ static int rpmsg_ring_check(struct amp_rpmsg_device *dev, int rc)
 
 struct tx_request {
     struct amp_rpmsg_hdr *hdr;
-    uint32_t capacity;
+    uint32_t capacity;     /* in: bytes needed; out: what the buffer holds */
     int id;
 };
+
+/* One look for a transmit buffer: its id, -AMP_ENOBUFS, or another error. */
+static int take_tx(struct amp_rpmsg_device *dev, struct tx_request *req)
+{
+    uint32_t capacity = req->capacity;
+    int id = dev->role->get_tx(dev, &req->hdr, &capacity);
+    if (id >= 0)
+        req->capacity = capacity;
+    return rpmsg_ring_check(dev, id);
+}
+
+/* How a send waits for a buffer once none is free (the timeout is not 0). */
+typedef int (*tx_wait_fn)(struct amp_rpmsg_device *dev, struct tx_request *req,
+                          int32_t timeout_ms);
 
 static int try_get_tx(struct amp_rpmsg_device *dev, void *arg)
 {
     struct tx_request *req = arg;
-    uint32_t capacity = req->capacity;   /* what is needed, until one is found */
-    req->id = dev->role->get_tx(dev, &req->hdr, &capacity);
-    if (req->id >= 0)
-        req->capacity = capacity;
-    return req->id >= 0 ? 0 : req->id == -AMP_ENOBUFS ? -AMP_EAGAIN : rpmsg_ring_check(dev, req->id);
+    req->id = take_tx(dev, req);
+    return req->id == -AMP_ENOBUFS ? -AMP_EAGAIN : req->id < 0 ? req->id : 0;
+}
+
+static int tx_wait_timed(struct amp_rpmsg_device *dev, struct tx_request *req, int32_t timeout_ms)
+{
+    int rc = rpmsg_retry(dev, dev->cfg.platform, try_get_tx, req, timeout_ms, 0);
+    return rc ? rc : req->id;
+}
+
+/* No clock: only AMP_WAIT_FOREVER gets here. */
+static int tx_wait_forever(struct amp_rpmsg_device *dev, struct tx_request *req,
+                           int32_t timeout_ms)
+{
+    (void)timeout_ms;
+    int id;
+    while ((id = take_tx(dev, req)) == -AMP_ENOBUFS) {
+        int rc = rpmsg_sleep(dev->cfg.platform, AMP_WAIT_FOREVER);
+        if (rc)
+            return rc;
+    }
+    return id;
 }
 
 /*
  * A transmit buffer, waiting up to timeout_ms (0 fails at once with
  * -AMP_ENOBUFS): its descriptor id, or a negative error.
  */
-static int rpmsg_get_tx(struct amp_rpmsg_device *dev, struct tx_request *req, int32_t timeout_ms)
+static int rpmsg_get_tx(struct amp_rpmsg_device *dev, struct tx_request *req, int32_t timeout_ms,
+                        tx_wait_fn wait)
 {
-    int rc = try_get_tx(dev, req);
-    if (rc == -AMP_EAGAIN) {
-        rc = -AMP_ENOBUFS;
-        if (timeout_ms != AMP_NO_WAIT) {
-            /* Ask to be woken when a buffer comes back before looking again,
-             * or one returned in between would go unnoticed. */
-            dev->role->want_notify(&dev->tx_vring, true);
-            rc = rpmsg_retry(dev, dev->cfg.platform, try_get_tx, req, timeout_ms, 0);
-            dev->role->want_notify(&dev->tx_vring, false);
-        }
-    }
-    return rc ? rc : req->id;
+    int id = take_tx(dev, req);
+    if (id != -AMP_ENOBUFS || timeout_ms == AMP_NO_WAIT)
+        return id;
+    /* Ask to be woken when a buffer comes back before looking again,
+     * or one returned in between would go unnoticed. */
+    dev->role->want_notify(&dev->tx_vring, true);
+    id = wait(dev, req, timeout_ms);
+    dev->role->want_notify(&dev->tx_vring, false);
+    return id;
 }
 
 /*
@@ -526,8 +577,8 @@ static int rpmsg_send_hdr(struct amp_rpmsg_device *dev, int id, struct amp_rpmsg
     return rc < 0 ? rc : (int)len;
 }
 
-int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
-                              const void *data, size_t len, int32_t timeout_ms)
+static int rpmsg_send_copy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                           const void *data, size_t len, int32_t timeout_ms, tx_wait_fn wait)
 {
     int rc = check_send(ept, dst, len);
     if (rc)
@@ -537,7 +588,7 @@ int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src, uint
     struct amp_rpmsg_device *dev = ept->dev;
     /* -AMP_EMSGSIZE if the peer's buffers are smaller than ours. */
     struct tx_request tx = { .capacity = (uint32_t)(sizeof(*tx.hdr) + len) };
-    int id = rpmsg_get_tx(dev, &tx, timeout_ms);
+    int id = rpmsg_get_tx(dev, &tx, timeout_ms, wait);
     if (id < 0)
         return id;
     if (len)
@@ -545,10 +596,24 @@ int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src, uint
     return rpmsg_send_hdr(dev, id, tx.hdr, src, dst, len);
 }
 
+int amp_rpmsg_send_offchannel_timed(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                                    const void *data, size_t len, int32_t timeout_ms)
+{
+    return rpmsg_send_copy(ept, src, dst, data, len, timeout_ms, tx_wait_timed);
+}
+
+int amp_rpmsg_send_offchannel_untimed(struct amp_rpmsg_endpoint *ept, uint32_t src,
+                                      uint32_t dst, const void *data, size_t len,
+                                      int32_t timeout_ms)
+{
+    return timeout_ms > 0 ? -AMP_EINVAL
+                          : rpmsg_send_copy(ept, src, dst, data, len, timeout_ms, tx_wait_forever);
+}
+
 /* ---- Zero-copy: buffers held across calls, found again by their address. ---- */
 
-void *amp_rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size, int32_t timeout_ms,
-                              int *err)
+static void *rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size,
+                                 int32_t timeout_ms, int *err, tx_wait_fn wait)
 {
     if (!err)
         return NULL;
@@ -556,13 +621,30 @@ void *amp_rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size, int3
     if (*err)
         return NULL;
     struct tx_request tx = { .capacity = 0 };
-    int id = rpmsg_get_tx(dev, &tx, timeout_ms);
+    int id = rpmsg_get_tx(dev, &tx, timeout_ms, wait);
     if (id < 0) {
         *err = id;
         return NULL;
     }
     *size = tx.capacity - (uint32_t)sizeof(*tx.hdr);
     return tx.hdr + 1;
+}
+
+void *amp_rpmsg_get_tx_buffer_timed(struct amp_rpmsg_device *dev, uint32_t *size,
+                                    int32_t timeout_ms, int *err)
+{
+    return rpmsg_get_tx_buffer(dev, size, timeout_ms, err, tx_wait_timed);
+}
+
+void *amp_rpmsg_get_tx_buffer_untimed(struct amp_rpmsg_device *dev, uint32_t *size,
+                                      int32_t timeout_ms, int *err)
+{
+    if (timeout_ms > 0) {
+        if (err)
+            *err = -AMP_EINVAL;
+        return NULL;
+    }
+    return rpmsg_get_tx_buffer(dev, size, timeout_ms, err, tx_wait_forever);
 }
 
 int amp_rpmsg_send_nocopy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
@@ -578,6 +660,18 @@ int amp_rpmsg_send_nocopy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t
     return id < 0 ? id : rpmsg_send_hdr(ept->dev, id, hdr, src, dst, len);
 }
 
+static int spare_take(struct amp_rpmsg_device *dev)
+{
+    return rpmsg_spare_take(dev);
+}
+
+static void spare_put(struct amp_rpmsg_device *dev, uint16_t id)
+{
+    rpmsg_spare_put(dev, id);
+}
+
+static const struct rpmsg_spare_ops bitmap_spares = { .take = spare_take, .put = spare_put };
+
 int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload)
 {
     if (!dev || !payload || !dev->role)
@@ -586,7 +680,7 @@ int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload)
     if (id < 0)
         return id;
     rpmsg_spare_put(dev, (uint16_t)id);
-    dev->tx_spare_take = rpmsg_spare_take;
+    dev->tx_spares = &bitmap_spares;
     return 0;
 }
 

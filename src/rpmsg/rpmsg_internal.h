@@ -47,6 +47,16 @@ struct rpmsg_ept_index {
     void (*remove)(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint *ept);
 };
 
+/*
+ * The spare transmit buffers, as the remote role reaches them: through
+ * dev->tx_spares, set by the first zero-copy release, so a firmware that
+ * never releases one links none of it (the host uses the inlines below).
+ */
+struct rpmsg_spare_ops {
+    int (*take)(struct amp_rpmsg_device *dev);
+    void (*put)(struct amp_rpmsg_device *dev, uint16_t id);
+};
+
 /* Local pointer for a descriptor address, if [addr, addr+len) is inside shm. */
 void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr, uint32_t len);
 

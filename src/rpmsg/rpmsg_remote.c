@@ -66,7 +66,8 @@ static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
      * read and checked again. The spares are looked at only once there have
      * been some, so a firmware that never releases one does not link them.
      */
-    int spare = dev->tx_spare_take ? dev->tx_spare_take(dev) : -1;
+    const struct rpmsg_spare_ops *spares = dev->tx_spares;
+    int spare = spares ? spares->take(dev) : -1;
     uint16_t id = (uint16_t)spare;
     int rc = spare < 0 ? amp_vring_get_avail(&dev->tx_vring, &id) : 0;
     if (rc)
@@ -78,7 +79,7 @@ static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
         if (spare < 0)
             amp_vring_unget_avail(&dev->tx_vring);
         else
-            rpmsg_spare_put(dev, id);
+            spares->put(dev, id);
         rc = -AMP_EMSGSIZE;
     }
     return rc ? rc : id;
