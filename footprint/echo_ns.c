@@ -5,20 +5,13 @@
  */
 #include "remote.h"
 
-static struct amp_rpmsg_device dev;
-static struct amp_rpmsg_endpoint ept;
-
-static int echo(struct amp_rpmsg_endpoint *e, void *data, size_t len, uint32_t src, void *priv)
-{
-    (void)priv;
-    amp_rpmsg_send_offchannel(e, e->addr, src, data, len, AMP_WAIT_FOREVER);
-    return AMP_RPMSG_RELEASE;
-}
+static struct amp_rpmsg_device service_dev;
+static struct amp_rpmsg_endpoint service;
 
 int main(void)
 {
-    fp_start(&dev);
-    amp_rpmsg_create_ept(&ept, &dev, "rpmsg-echo", AMP_RPMSG_ADDR_ANY, AMP_RPMSG_ADDR_ANY, echo,
-                         NULL, NULL);
-    fp_run(&dev);
+    fp_start(&service_dev);
+    amp_rpmsg_create_ept(&service, &service_dev, "rpmsg-echo", AMP_RPMSG_ADDR_ANY,
+                         AMP_RPMSG_ADDR_ANY, fp_echo, NULL, NULL);
+    fp_run(&service_dev);
 }

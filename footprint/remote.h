@@ -30,6 +30,15 @@ static inline void fp_start(struct amp_rpmsg_device *dev)
         ;
 }
 
+/* Answer every message to its sender (copy send; the images' common job). */
+static inline int fp_echo(struct amp_rpmsg_endpoint *e, void *data, size_t len, uint32_t src,
+                          void *priv)
+{
+    (void)priv;
+    amp_rpmsg_send_offchannel(e, e->addr, src, data, len, AMP_WAIT_FOREVER);
+    return AMP_RPMSG_RELEASE;
+}
+
 __attribute__((noreturn)) static inline void fp_run(struct amp_rpmsg_device *dev)
 {
     for (;;) {

@@ -51,7 +51,7 @@ endif
 .PHONY: footprint footprint-images
 footprint-images: $(FP_IMAGES)
 footprint: footprint-images $(CM4_OBJS)
-	$(PYTHON) tools/footprint.py --size $(ARM_SIZE) --objdir $(BUILD)/cm4 \
+	@echo "  FOOTPRINT $(BUILD)/footprint.json"; $(PYTHON) tools/footprint.py --size $(ARM_SIZE) --objdir $(BUILD)/cm4 \
 	    --remote $(REMOTE_CORE_SRCS:%.c=%.o) --host $(HOST_CORE_SRCS:%.c=%.o) \
 	    --rproc $(CORE_RPROC_SRCS:%.c=%.o) $(CORE_RSC_SRCS:%.c=%.o) src/rpmsg/rpmsg_rsc.o \
 	    --images $(FP_IMAGES:.elf=.map) --stack-dir $(BUILD)/cm4/src \

@@ -133,16 +133,22 @@ static void test_ept_table_full_and_dropped(void **state)
     free(lb);
 }
 
-static unsigned ns_calls;
-static void ns_cb(struct amp_rpmsg_device *dev, const char *name, uint32_t addr, uint32_t flags,
-                  void *priv)
+/* Announcements no endpoint matched: the last name, and how many. */
+struct ns_seen {
+    unsigned calls;
+    char name[AMP_RPMSG_NAME_LEN];
+    uint32_t flags;
+};
+
+static void ns_record(struct amp_rpmsg_device *dev, const char *name, uint32_t addr,
+                      uint32_t flags, void *priv)
 {
-    (void)dev;
-    (void)name;
-    (void)addr;
-    (void)flags;
-    (void)priv;
-    ns_calls++;
+    struct ns_seen *seen = priv;
+    assert_non_null(dev);
+    assert_true(addr >= AMP_RPMSG_RESERVED_ADDRS);
+    seen->calls++;
+    seen->flags = flags;
+    memcpy(seen->name, name, sizeof(seen->name));
 }
 
 /* A remote with only unnamed endpoints does not serve the name service unless asked. */
@@ -162,15 +168,17 @@ static void test_remote_ns_receive_is_opt_in(void **state)
     assert_int_equal(lb->remote.rx_dropped, 1);
     assert_int_equal(lb->remote.last_rx_error, -AMP_ENOENT);
     /* Opting in: announcements are served (and passed to the callback). */
-    amp_rpmsg_set_ns_callback(&lb->remote, ns_cb, NULL);
+    struct ns_seen seen = {0};
+    amp_rpmsg_set_ns_callback(&lb->remote, ns_record, &seen);
     assert_ptr_equal(lb->remote.ns_ept.dev, &lb->remote);
     struct amp_rpmsg_endpoint hept2;
-    unsigned before = ns_calls;
     assert_int_equal(amp_rpmsg_create_ept(&hept2, &lb->host, "svc2", AMP_RPMSG_ADDR_ANY,
                                           AMP_RPMSG_ADDR_ANY, NULL, NULL, NULL), 0);
     lb_settle(lb);
     assert_int_equal(lb->remote.rx_dropped, 1);
-    assert_int_equal(ns_calls, before + 1);
+    assert_int_equal(seen.calls, 1);
+    assert_string_equal(seen.name, "svc2");
+    assert_int_equal(seen.flags, AMP_RPMSG_NS_CREATE);
     /* It stays on across a deinit and init. */
     amp_rpmsg_deinit(&lb->remote);
     assert_int_equal(amp_rpmsg_init(&lb->remote, &lb->remote_cfg), 0);
