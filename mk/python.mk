@@ -59,7 +59,7 @@ $(PY_TEST_FIRMWARE): $(BUILD)/fw/tests/python/firmware/ns_probe.o $(BUILD)/firmw
 PY_TEST_ENV := PYTHONPATH=$(BUILD)/python AMP_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1
 
 test-python: python $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf $(PY_TEST_FIRMWARE)
-	$(PY_TEST_ENV) $(PYTHON) tests/python/run.py
+	@$(RUN_SUITE) python env $(PY_TEST_ENV) $(PYTHON) tests/python/run.py
 test: test-python
 
 # ---- The seed's example, bounded, against virtual_uart.elf. A board of its
@@ -67,8 +67,7 @@ test: test-python
 demo-python: python $(BUILD)/firmware/virtual_uart.elf
 	cd $(BUILD)/firmware && OPENAMP_SIM_NAME=seed-demo-$$$$ OPENAMP_SIM_REMOVE_FLASH=1 \
 	    PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) $(abspath examples/seed_example.py)
-# A fresh machine gets its packages first (python3-dev for the module).
-demo: deps demo-python
+demo: demo-python
 
 # ---- Install: the module, its stub and amp-simcore beside it, into the
 # interpreter's site-packages (platlib), or under PREFIX; DESTDIR stages.

@@ -69,10 +69,10 @@ test-c: $(FIRMWARE) $(SIMCORE)
 # The C example must print the five echoes it asks for (it checks their text).
 .PHONY: test-example
 test-example: $(SIM_EXAMPLES) $(FIRMWARE) $(SIMCORE)
-	@out=$$($(BUILD)/examples/uart_echo $(BUILD)/firmware/virtual_uart.elf) || \
-	    { echo "$$out"; echo "uart_echo failed" >&2; exit 1; }; \
-	n=$$(printf '%s\n' "$$out" | grep -c '^echo: ') ; \
-	echo "uart_echo: $$n echoes"; test "$$n" -eq 5
+	@$(RUN_SUITE) example sh -c 'out=$$("$$0" "$$1") || { echo "$$out"; exit 1; }; \
+	    echo "$$out"; n=$$(printf "%s\n" "$$out" | grep -c "^echo: "); \
+	    echo "uart_echo: $$n echoes"; test "$$n" -eq 5' \
+	    $(BUILD)/examples/uart_echo $(BUILD)/firmware/virtual_uart.elf
 test: test-example
 # Keep the firmware objects (make would delete them as intermediates).
 .SECONDARY: $(FW_COMMON_OBJS) $(FIRMWARE_SRCS:firmware/%.c=$(BUILD)/fw/firmware/%.o)
