@@ -38,6 +38,10 @@ endif
 else  # ---- stage 2: the build itself
 
 CC      ?= cc
+# Where `make install` puts things (mk/zinstall.mk); DESTDIR stages.
+PREFIX  ?= /usr/local
+AMP_VERSION   := 0.1.0
+AMP_SOVERSION := 0
 PYTHON  ?= python3
 ARM_CC  ?= arm-none-eabi-gcc
 ARM_SIZE ?= arm-none-eabi-size

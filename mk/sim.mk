@@ -1,7 +1,9 @@
 # The simulated board sim-h747: host library (src/sim), the simulated core
 # (amp-simcore), the firmware SDK (sdk/), example firmware and the C example.
 
-LIBEXECDIR ?= /usr/local/libexec/amp
+# Where amp-simcore is installed; the library also finds it relative to
+# itself (amp_sim_find_simcore), so a prefix moved after the build works.
+LIBEXECDIR ?= $(PREFIX)/libexec/amp
 
 # ---- Host library: static, position independent (the Python module links it).
 SIM_SRCS := $(sort $(wildcard src/sim/*.c))
