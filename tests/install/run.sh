@@ -30,7 +30,7 @@ outside_make() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make "$@"; }
 
 check "make install PREFIX=<tmp>" $MAKE -C "$ROOT" --no-print-directory install PREFIX="$prefix"
 cp "$ROOT/examples/uart_echo.c" "$HERE/host.py" "$tmp/"
-cp -r "$HERE/firmware" "$HERE/cmake" "$tmp/"
+cp -r "$ROOT/examples/firmware-sdk" "$tmp/firmware"; cp -r "$HERE/cmake" "$tmp/"
 cp "$ROOT/examples/uart_echo.c" "$tmp/cmake/"
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"

@@ -1,7 +1,9 @@
 /*
- * A firmware built outside amp's tree, against the installed SDK only
- * (tests/install/run.sh), with two services: "vuart-channel" echoes what it
- * gets, like virtual_uart; "upper" answers in capitals.
+ * A firmware with two services, built outside amp's tree against the
+ * installed SDK only (Makefile here; the install test builds it):
+ * "vuart-channel" echoes what it gets, like virtual_uart; "upper" answers
+ * in capitals. Both reply to the address the message came from: that is
+ * how a remote learns the host's address (docs/firmware.md).
  */
 #include "amp_fw.h"
 
