@@ -46,10 +46,14 @@ $(BUILD)/pkg/sim-files.o: src/sim/files.c $(PKG_DIRS_STAMP)
 	    -DAMP_LIBEXECDIR='"$(LIBEXECDIR)"' -MMD -MP -c $< -o $@
 $(LIBAMP_SIM_A): $(INSTALL_SIM_OBJS)
 	@echo "  AR      $@"; rm -f $@; $(AR) rcs $@ $^
-$(LIBAMP_SO): $(CORE_OBJS)
-	@echo "  LD-SO   $@"; $(CC) -shared -Wl,-soname,libamp.so.$(AMP_SOVERSION) -o $@ $^
-$(LIBAMP_SIM_SO): $(INSTALL_SIM_OBJS) $(LIBAMP_SO)
-	@echo "  LD-SO   $@"; $(CC) -shared -Wl,-soname,libamp-sim.so.$(AMP_SOVERSION) -o $@ \
+SO_LDFLAGS := -shared -Wl,--version-script,pkg/libamp.map -Wl,-z,defs
+$(LIBAMP_SO): $(CORE_OBJS) pkg/libamp.map
+	@mkdir -p $(@D)
+	@echo "  LD-SO   $@"; $(CC) $(SO_LDFLAGS) -Wl,-soname,libamp.so.$(AMP_SOVERSION) -o $@ \
+	    $(CORE_OBJS)
+$(LIBAMP_SIM_SO): $(INSTALL_SIM_OBJS) $(LIBAMP_SO) pkg/libamp.map
+	@mkdir -p $(@D)
+	@echo "  LD-SO   $@"; $(CC) $(SO_LDFLAGS) -Wl,-soname,libamp-sim.so.$(AMP_SOVERSION) -o $@ \
 	    $(INSTALL_SIM_OBJS) $(LIBAMP_SO)
 .PHONY: shared
 shared: $(LIBAMP_SO) $(LIBAMP_SIM_SO)
