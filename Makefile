@@ -71,10 +71,6 @@ HOST_CORE_SRCS   := src/vring/vring.c src/vring/vring_driver.c src/rpmsg/rpmsg.c
 
 .PHONY: all test demo bench footprint install uninstall clean check-freestanding
 all:
-# V=1: the shell shows each command as it runs it.
-ifeq ($(V),1)
-.SHELLFLAGS := -xc
-endif
 
 # Host build of the core (static library, position independent for Python).
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/host/%.o)
@@ -122,5 +118,11 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# V=1: the shell shows each recipe command as it runs it (set last, so the
+# $(shell ...) calls made while reading the makefiles stay quiet).
+ifeq ($(V),1)
+.SHELLFLAGS := -xc
+endif
 
 endif  # stage 2

@@ -1,18 +1,9 @@
 """Type stub for the openamp extension module (bindings/python)."""
 
-import array
-import mmap
 import os
-import sys
-from typing import Any, Callable, Optional, Union
+from typing import Callable, Optional, Union
 
-# Objects with the buffer protocol. collections.abc.Buffer exists from
-# Python 3.12; typing_extensions.Buffer only in recent type checkers (not
-# Debian 12's mypy 1.0), so older Pythons get the usual buffer types.
-if sys.version_info >= (3, 12):
-    from collections.abc import Buffer
-else:
-    Buffer = Union[bytes, bytearray, memoryview, array.array[Any], mmap.mmap]
+from typing_extensions import Buffer  # typing.Buffer on Python >= 3.12
 
 ENDPOINT_ADDR_ANY: int
 """RPMSG_ADDR_ANY, 0xFFFFFFFF. -1 is accepted wherever an address is."""
