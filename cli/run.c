@@ -328,6 +328,9 @@ int cmd_ping(int argc, char **argv)
             amp_rpmsg_poll(cb.dev);
             amp_rpmsg_wait(cb.dev, 100);
         }
+        if (rc == EXIT_CRASHED && !fw)
+            fprintf(stderr, "amp ping: (booted what is in the board's flash; is a firmware "
+                            "there? -f FW.elf loads one)\n");
         if (rc == EXIT_OK && !ready && !cli_stop)
             rc = cli_fail(EXIT_TIMEOUT, "ping", "the firmware did not announce \"%s\" within %d s",
                           name, BOOT_TIMEOUT_MS / 1000);

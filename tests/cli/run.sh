@@ -7,7 +7,7 @@ AMP=$BUILD/bin/amp
 FW=$BUILD/firmware
 board=cli-test-$$
 tmp=$(mktemp -d /tmp/amp-cli-test.XXXXXX) || exit 1
-trap 'rm -rf "$tmp"; rm -f /dev/shm/amp-$board-flash' EXIT
+trap 'rm -rf "$tmp"; rm -f /dev/shm/amp-$board-flash /dev/shm/amp-$board-empty-flash' EXIT
 pass=0; fail=0
 
 # expect "what" EXIT-CODE PATTERN... -- command...: exit code and every
@@ -64,6 +64,10 @@ expect "amp run reports a crash with its reason" 3 '^crasher: up$' \
     'crasher: writing to 0x40000000' 'the remote core crashed: killed by signal 11 \(SIGSEGV\)' \
     'amp-simcore: SIGSEGV at address 0x40000000, pc 0x81' \
     -- "$AMP" run -b "$board" "$BUILD/tests/cli/crasher.elf"
+
+expect "amp ping on an erased flash reports the crash" 3 \
+    'the remote core crashed: killed by signal 4 \(SIGILL\)' 'is a firmware there' \
+    -- "$AMP" ping -b "$board-empty" vuart-channel
 
 # Ctrl-C: the core stops, amp exits 0, no core is left.
 "$AMP" run -b "$board" "$FW/virtual_uart.elf" >"$tmp/run" 2>&1 &
