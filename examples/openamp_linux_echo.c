@@ -176,7 +176,8 @@ int main(int argc, char **argv)
     }
     unsigned dropped = dev->rx_dropped;
     printf("host: sent %u, echoed %u, mismatched %u, errors %u, dropped %u%s%s\n", sent, echoed,
-           mismatched, rc < 0 ? 1u : 0u, dropped, rc < 0 ? ": " : "", rc < 0 ? amp_strerror(rc) : "");
+           mismatched, rc < 0 ? 1u : 0u, dropped, rc < 0 ? ": " : "",
+           rc < 0 ? amp_strerror(rc) : "");
     /* NS destroy: the remote's cue to finish. */
     amp_rpmsg_destroy_ept(&ept);
     amp_ol_close(ol);

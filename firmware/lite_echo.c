@@ -5,7 +5,8 @@
  * from 0x38000800, physical addresses in the descriptors, name service on.
  * No resource table, so no status byte: like rpmsg-lite's remote, it waits
  * for the host's link-up (receive buffers posted on vring 0). Announces
- * "lite-echo" and echoes every message. Trace: AMP_FW_TRACE_DA, 256 bytes.
+ * "lite-echo" and echoes every message, ringing for each (always_notify).
+ * Trace: AMP_FW_TRACE_DA, 256 bytes.
  */
 #include "amp_fw.h"
 
@@ -50,6 +51,8 @@ int main(void)
         .vring_num = LITE_NUM,
         .vring_align = LITE_ALIGN,
         .features = 1u << AMP_VIRTIO_RPMSG_F_NS,
+        /* rpmsg-lite's master leaves NO_INTERRUPT set on its receive ring. */
+        .always_notify = true,
         .platform = amp_fw_platform(AMP_FW_WAIT_BLOCKING),
     };
     int rc = amp_rpmsg_init(&dev, &cfg);

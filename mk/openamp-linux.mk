@@ -26,6 +26,7 @@ test-openamp-linux: $(OL_EXAMPLE)
 	@tag=amp-oltest-$$$$; sock=/tmp/$$tag.event; \
 	$(OL_EXAMPLE) remote -s $$tag.shm -k $$sock > $(BUILD)/$$tag-remote.log 2>&1 & rpid=$$!; \
 	$(OL_EXAMPLE) host -n 1000 -s $$tag.shm -k $$sock; hrc=$$?; \
-	wait $$rpid; rrc=$$?; cat $(BUILD)/$$tag-remote.log; rm -f $(BUILD)/$$tag-remote.log /dev/shm/$$tag.shm $$sock; \
+	wait $$rpid; rrc=$$?; cat $(BUILD)/$$tag-remote.log; \
+	rm -f $(BUILD)/$$tag-remote.log /dev/shm/$$tag.shm $$sock; \
 	test $$hrc -eq 0 -a $$rrc -eq 0 || { echo "openamp-linux: host $$hrc, remote $$rrc" >&2; exit 1; }
 test: test-openamp-linux

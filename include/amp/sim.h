@@ -127,7 +127,7 @@ struct amp_sim_layout {
     uint32_t buf_count;           /* both ways together */
     uint32_t rx_buf_count;        /* posted for receive; 0 = half */
     uint32_t buf_size;            /* bytes per buffer incl. header; 0 = 512 */
-    uint32_t features;            /* what the firmware implements, e.g. 1 << AMP_VIRTIO_RPMSG_F_NS */
+    uint32_t features;            /* in force, no table to agree them: e.g. 1 << F_NS */
     uint32_t trace_da, trace_len; /* the firmware's trace buffer (any board memory); 0 = none */
 };
 

@@ -304,8 +304,7 @@ static int host_config(struct amp_ol *ol, struct amp_rpmsg_config *cfg, char *er
     cfg->shm = ol->shm;
     cfg->shm_pa = 0;
     cfg->shm_size = AMP_OL_SHM_SIZE;
-    rc = amp_rpmsg_config_from_vdev(cfg, vdev,
-                                    tbl.size - (size_t)((uint8_t *)vdev - (uint8_t *)tbl.hdr));
+    rc = amp_rpmsg_config_from_rsc(cfg, &tbl);
     if (rc) {
         errmsg_set(errmsg, errlen, "shm %s: the vdev's vrings do not fit: %s", ol->shm_name,
                    amp_strerror(rc));
@@ -340,8 +339,7 @@ static int remote_config(struct amp_ol *ol, struct amp_rpmsg_config *cfg, char *
     cfg->shm_pa = 0;
     cfg->shm_size = AMP_OL_SHM_SIZE;
     cfg->platform = &ol->platform;
-    return amp_rpmsg_config_from_vdev(cfg, vdev,
-                                      tbl.size - (size_t)((uint8_t *)vdev - (uint8_t *)tbl.hdr));
+    return amp_rpmsg_config_from_rsc(cfg, &tbl);
 }
 
 int amp_ol_rpmsg(struct amp_ol *ol, struct amp_rpmsg_device **dev, int32_t timeout_ms,
