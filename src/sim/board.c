@@ -171,10 +171,18 @@ int sim_host_table(void *ctx, struct amp_rpmsg_config *cfg)
         .trace_len = SIM_TRACE_LEN,
     };
 
-    /* A fresh shared region for every boot: nothing stale for the new core. */
+    /* A fresh shared region for every boot: nothing stale for the new core,
+     * no doorbell of an earlier run; the set-up's own rings follow. */
     memset(shared, 0, AMP_SIM_SHARED_SIZE);
+    uint64_t junk;
+    while (read(board->to_core_fd, &junk, sizeof junk) > 0)
+        ;
     if (board->has_layout) {
         sim_layout_config(board, cfg);  /* no table: the firmware knows the layout */
+        /* No status byte either: like rpmsg-lite's master, ring once as the
+         * link-up its remote waits for. No core runs yet; the doorbell stays
+         * pending until it boots and looks. */
+        sim_notify(board, cfg->vring_notifyid[0]);
         return 0;
     }
     int rc = amp_rsc_build(shared, SIM_RSC_SIZE, &layout);
