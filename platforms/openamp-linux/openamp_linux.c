@@ -287,29 +287,28 @@ int amp_ol_open(struct amp_ol **out, const struct amp_rpmsg_role_ops *role,
     return 0;
 }
 
-static int host_config(struct amp_ol *ol, struct amp_rpmsg_config *cfg, char *errmsg,
-                       size_t errlen)
+/* The rings from the table at offset 0, read from shared memory and checked
+ * again whichever side wrote it (the peer can write it any time). */
+static int table_config(struct amp_ol *ol, struct amp_rpmsg_config *cfg, char *errmsg,
+                        size_t errlen)
 {
     struct amp_rsc_table tbl;
-    int rc = amp_rsc_parse(&tbl, ol->shm, TABLE_MAX);
-    struct amp_rsc_vdev *vdev = rc == 0 ? amp_rsc_find_rpmsg_vdev(&tbl) : NULL;
-    if (!vdev) {
-        errmsg_set(errmsg, errlen, "shm %s: no valid resource table with an rpmsg vdev at "
-                   "offset 0 (%s)", ol->shm_name, rc ? amp_strerror(rc) : "no vdev");
-        return rc ? rc : -AMP_ENOENT;
-    }
     memset(cfg, 0, sizeof *cfg);
-    cfg->role = AMP_RPMSG_HOST;
+    cfg->role = ol->role;
     cfg->addr_mode = AMP_ADDR_PHYS;   /* "physical" = offset into the file */
     cfg->shm = ol->shm;
     cfg->shm_pa = 0;
     cfg->shm_size = AMP_OL_SHM_SIZE;
-    rc = amp_rpmsg_config_from_rsc(cfg, &tbl);
-    if (rc) {
-        errmsg_set(errmsg, errlen, "shm %s: the vdev's vrings do not fit: %s", ol->shm_name,
-                   amp_strerror(rc));
+    cfg->platform = &ol->platform;
+    int rc = amp_rsc_parse(&tbl, ol->shm, TABLE_MAX);
+    if (rc == 0)
+        rc = amp_rpmsg_config_from_rsc(cfg, &tbl);
+    if (rc)
+        errmsg_set(errmsg, errlen, "shm %s: no valid resource table with an rpmsg vdev whose "
+                   "vrings fit at offset 0: %s", ol->shm_name, amp_strerror(rc));
+    if (rc || ol->role != AMP_RPMSG_HOST)
         return rc;
-    }
+    /* The host's buffers, where OpenAMP's host puts them. */
     cfg->buf_pool = ol->shm + AMP_OL_POOL_OFF;
     cfg->buf_size = AMP_OL_BUF_SIZE;
     cfg->buf_count = AMP_OL_POOL_SIZE / AMP_OL_BUF_SIZE;
@@ -317,29 +316,7 @@ static int host_config(struct amp_ol *ol, struct amp_rpmsg_config *cfg, char *er
         cfg->buf_count = 2u * cfg->vring_num;
     cfg->rx_buf_count = cfg->buf_count / 2;
     cfg->features = 1u << AMP_VIRTIO_RPMSG_F_NS;
-    cfg->platform = &ol->platform;
     return 0;
-}
-
-static int remote_config(struct amp_ol *ol, struct amp_rpmsg_config *cfg, char *errmsg,
-                         size_t errlen)
-{
-    struct amp_rsc_table tbl;
-    /* Our own table, but in memory the host can write: check it again. */
-    int rc = amp_rsc_parse(&tbl, ol->shm, TABLE_MAX);
-    struct amp_rsc_vdev *vdev = rc == 0 ? amp_rsc_find_rpmsg_vdev(&tbl) : NULL;
-    if (!vdev) {
-        errmsg_set(errmsg, errlen, "shm %s: the resource table was overwritten", ol->shm_name);
-        return -AMP_EBADMSG;
-    }
-    memset(cfg, 0, sizeof *cfg);
-    cfg->role = AMP_RPMSG_REMOTE;
-    cfg->addr_mode = AMP_ADDR_PHYS;
-    cfg->shm = ol->shm;
-    cfg->shm_pa = 0;
-    cfg->shm_size = AMP_OL_SHM_SIZE;
-    cfg->platform = &ol->platform;
-    return amp_rpmsg_config_from_rsc(cfg, &tbl);
 }
 
 int amp_ol_rpmsg(struct amp_ol *ol, struct amp_rpmsg_device **dev, int32_t timeout_ms,
@@ -350,8 +327,7 @@ int amp_ol_rpmsg(struct amp_ol *ol, struct amp_rpmsg_device **dev, int32_t timeo
         return -AMP_EINVAL;
     if (!ol->dev_up) {
         struct amp_rpmsg_config cfg;
-        int rc = ol->role == AMP_RPMSG_HOST ? host_config(ol, &cfg, errmsg, errlen)
-                                            : remote_config(ol, &cfg, errmsg, errlen);
+        int rc = table_config(ol, &cfg, errmsg, errlen);
         if (rc)
             return rc;
         rc = ol->role == AMP_RPMSG_HOST ? amp_rpmsg_init(&ol->dev, &cfg)
