@@ -43,7 +43,7 @@ enum bench_op {
     BENCH_OP_HELLO = 1,   /* -> reply; val[0] = number of data endpoints */
     BENCH_OP_MODE,        /* arg[0] = enum bench_wait, val[0] = spin budget in TSC ticks */
     BENCH_OP_EPTS,        /* arg[0] = number of data endpoint pairs (1..BENCH_MAX_EPTS),
-                             arg[1] = 1: find them through a table (amp_rpmsg_set_ept_table) */
+                             val[0] = 1: find them through a table (amp_rpmsg_set_ept_table) */
     BENCH_OP_SINK,        /* data endpoints count instead of echoing; counters reset */
     BENCH_OP_COUNT,       /* back to echo; reply val[0] = messages, val[1] = bytes, status = seq errors */
     BENCH_OP_RAW_SHM,     /* arg[0] = round trips; val[0] = give-up time in TSC ticks */

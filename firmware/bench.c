@@ -138,7 +138,7 @@ static int on_ctl(struct amp_rpmsg_endpoint *e, void *buf, size_t len, uint32_t 
         amp_rpmsg_disarm(&dev);
         break;
     case BENCH_OP_EPTS:
-        reply(m.op, make_data_endpoints(m.arg[0], m.arg[1] != 0), n_data, 0);
+        reply(m.op, make_data_endpoints(m.arg[0], m.val[0] != 0), n_data, 0);
         break;
     case BENCH_OP_SINK:
         sink_mode = true;
