@@ -3,10 +3,18 @@
  * service, and the data path. Buffer handling that differs between host
  * and remote is behind dev->role (rpmsg_host.c, rpmsg_remote.c).
  *
- * Send:    amp_rpmsg_send -> rpmsg_get_tx (waits via the platform) ->
- *          fill header + payload -> role->send_tx (vring + doorbell).
+ * Send:    amp_rpmsg_send -> rpmsg_send_copy -> rpmsg_get_tx (role->get_tx;
+ *          waits via the platform) -> fill header + payload ->
+ *          role->send_tx (vring + doorbell).
  * Receive: amp_rpmsg_poll -> role->get_rx (vring, validated) ->
  *          rpmsg_dispatch -> endpoint callback -> role->release_rx.
+ *
+ * Pay for what you use: the name service, the endpoint table, the spare
+ * buffers of zero-copy and the clock arithmetic of timeouts are reached
+ * only through pointers that the calls using them set (dev->ns_up,
+ * dev->ept_index, dev->tx_spares) or through separate entry points picked
+ * by the inlines in rpmsg.h, so --gc-sections drops them from a firmware
+ * that never calls them (make footprint measures it).
  */
 #include "rpmsg_internal.h"
 
