@@ -10,8 +10,12 @@ PY_CONFIG := $(shell $(PYTHON) -c 'import sysconfig as s; print(s.get_paths()["i
 PY_INCLUDE := $(word 1,$(PY_CONFIG))
 PY_EXT_SUFFIX := $(word 2,$(PY_CONFIG))
 
+# The shared layer beneath every openamp module (bindings/common, no
+# Python.h): built into the module here, and into MicroPython's elsewhere.
+OPC_SRCS := $(sort $(wildcard bindings/common/*.c))
+OPC_HDRS := $(wildcard bindings/common/*.h)
 PY_SRCS := $(sort $(wildcard bindings/python/*.c))
-PY_OBJS := $(PY_SRCS:%.c=$(BUILD)/python-obj/%.o)
+PY_OBJS := $(PY_SRCS:%.c=$(BUILD)/python-obj/%.o) $(OPC_SRCS:%.c=$(BUILD)/python-obj/%.o)
 PY_MODULE := $(BUILD)/python/openamp$(PY_EXT_SUFFIX)
 PY_SIMCORE := $(BUILD)/python/amp-simcore
 PY_STUB := $(BUILD)/python/openamp.pyi
@@ -26,7 +30,7 @@ python-check:
 	@test -n "$(PY_INCLUDE)" || { echo "python.mk: cannot run $(PYTHON)" >&2; exit 1; }
 	@test -f "$(PY_INCLUDE)/Python.h" || { echo "python.mk: $(PY_INCLUDE)/Python.h is missing: install python3-dev (make deps)" >&2; exit 1; }
 
-$(BUILD)/python-obj/%.o: %.c bindings/python/openamp_internal.h | python-check
+$(BUILD)/python-obj/%.o: %.c bindings/python/openamp_internal.h $(OPC_HDRS) | python-check
 	@mkdir -p $(@D)
 	@echo "  CC-PY   $<"; $(CC) $(PY_CFLAGS) -MMD -MP -c $< -o $@
 

@@ -35,7 +35,7 @@ class TestSurface(unittest.TestCase):
         self.assertEqual(str(inspect.signature(openamp.Endpoint.send)),
                          "(self, /, data, *, src=-1, dest=-1, timeout=-1)")
         self.assertEqual(str(inspect.signature(openamp.Endpoint)),
-                         "(name, callback=None, *, src=4294967295, dest=4294967295)")
+                         "(name, callback=None, src=4294967295, dest=4294967295)")
         self.assertEqual(str(inspect.signature(openamp.RemoteProc)), "(entry)")
         self.assertEqual(str(inspect.signature(openamp.new_service_callback)),
                          "(ns_callback, /)")
@@ -155,8 +155,12 @@ class TestBadArguments(BoardTest):
                     openamp.Endpoint("x", **{kw: 1 << 32})
                 with self.assertRaisesRegex(ValueError, kw + " must be an address"):
                     openamp.Endpoint("x", **{kw: 1 << 80})
+        # src and dest positionally, as the seed writes them (issue 13).
+        p = self.endpoint("x", None, 1500, 77)
+        self.assertEqual((p.src, p.dest), (1500, 77))
+        p.deinit()
         with self.assertRaises(TypeError):
-            openamp.Endpoint("x", None, 1024)   # src is keyword-only
+            openamp.Endpoint("x", None, 1024, 77, 5)   # nothing after dest
         # -1 and ENDPOINT_ADDR_ANY mean the same.
         a = self.endpoint("x", src=-1, dest=openamp.ENDPOINT_ADDR_ANY)
         self.assertGreaterEqual(a.src, 1024)
