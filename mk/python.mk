@@ -50,15 +50,26 @@ $(PY_STUB): bindings/python/openamp.pyi
 	cp -f $< $@
 
 # ---- Tests: unittest against the simulated core.
-# A test-only firmware (built with the board's SDK) reports the name-service
-# messages it receives, so the tests can see NS create/destroy arrive.
-PY_TEST_FIRMWARE := $(BUILD)/tests/python/ns_probe.elf
+# Test-only firmware (built with the board's SDK): ns_probe reports the
+# name-service messages it receives, streamer sends lines on request.
+PY_TEST_FW_SRCS := $(sort $(wildcard tests/python/firmware/*.c))
+PY_TEST_FIRMWARE := $(PY_TEST_FW_SRCS:tests/python/firmware/%.c=$(BUILD)/tests/python/%.elf)
 # The recipe names the SDK objects of mk/sim.mk, read after this file; the
 # prerequisite on virtual_uart.elf has them built and up to date.
-$(PY_TEST_FIRMWARE): $(BUILD)/fw/tests/python/firmware/ns_probe.o $(BUILD)/firmware/virtual_uart.elf sdk/sim-h747.ld
+$(BUILD)/tests/python/%.elf: $(BUILD)/fw/tests/python/firmware/%.o $(BUILD)/firmware/virtual_uart.elf sdk/sim-h747.ld
 	@mkdir -p $(@D)
 	@echo "  LD-FW   $@"; $(CC) $(FW_CFLAGS) $(FW_LDFLAGS) $< $(FW_COMMON_OBJS) -lgcc -o $@
-.SECONDARY: $(BUILD)/fw/tests/python/firmware/ns_probe.o
+.SECONDARY: $(PY_TEST_FW_SRCS:%.c=$(BUILD)/fw/%.o)
+
+# The shared layer's own C test (tests/c/test_openamp_core.c) links its
+# sanitizer build, before the board and core libraries it uses.
+OPC_SAN_LIB := $(BUILD)/san/libopenamp-core.a
+$(OPC_SAN_LIB): $(OPC_SRCS:%.c=$(BUILD)/san/%.o)
+	@echo "  AR      $@"; $(AR) rcs $@ $^
+$(BUILD)/tests/test_openamp_core: $(OPC_SAN_LIB) $(OPC_HDRS)
+$(BUILD)/tests/test_openamp_core: SAN_TEST_LIBS += $(OPC_SAN_LIB) $(BUILD)/san/libamp-sim.a \
+    $(BUILD)/san/libamp.a
+test-c: $(PY_TEST_FIRMWARE) $(BUILD)/firmware/fault.elf
 
 PY_TEST_ENV := PYTHONPATH=$(BUILD)/python AMP_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1
 
