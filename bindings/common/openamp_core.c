@@ -422,9 +422,10 @@ static uint32_t q_get(struct opc_ept *e, void *buf, uint32_t *src)
 }
 
 /* The rings went away (core stopped, crashed, restarting): held buffers
- * with them. */
+ * with them, and the services the remote offered. */
 static void forget_held(void)
 {
+    opc.nservices = 0;   /* the remote offers nothing any more */
     for (struct opc_ept *e = opc.epts; e; e = e->next) {
         e->lost += e->held_count;
         e->held_count = 0;
@@ -512,8 +513,14 @@ void opc_set_ns_callback(bool set)
     /* A new callback hears what was announced before it. */
     for (unsigned i = 0; i < opc.nservices; i++)
         opc.services[i].heard = !set;
-    if (set && opc.nservices && opc.ops->schedule)
+    if (set && opc.nservices)
         opc.want_schedule = true;
+}
+
+void opc_kick(void)
+{
+    if (opc.phase == OPC_OPEN && opc.want_schedule && opc.ops->schedule)
+        (void)opc.ops->schedule();   /* a failure: the next receive round asks again */
 }
 
 /* The remote announced or withdrew a name no local endpoint has. */
@@ -1412,7 +1419,6 @@ int opc_rproc_start(const void *owner, int (*reload)(const void *owner, struct o
     /* Another RemoteProc loaded its image since, or shutdown() forgot ours. */
     if ((opc.rproc_owner != owner || state == AMP_RPROC_OFFLINE) && reload(owner, e) < 0)
         return -1;
-    opc.nservices = 0;
     opc.ring_error_reported = false;
     opc.crash_signal = opc.crash_status = 0;
     forget_held();

@@ -222,6 +222,9 @@ int opc_fail(struct opc_err *e, enum opc_exc kind, int err, const char *fmt, ...
  * service already announced, at the next opc_deliver(). */
 void opc_set_ns_callback(bool set);
 const struct opc_service *opc_service_find(const char *name);
+/* After opc_leave(): ask for a delivery round (ops->schedule) if one is due,
+ * e.g. after opc_set_ns_callback(true). Board lock not held. */
+void opc_kick(void);
 
 /* ---- Endpoints (board lock held unless said). ---- */
 /* Register: 0, or -1 with *e. owner is passed back to ops->on_message. */

@@ -42,6 +42,7 @@ static PyObject *new_service_callback(PyObject *module, PyObject *fn)
     /* A new callback hears the services already announced (extension). */
     opc_set_ns_callback(fn != Py_None);
     opc_leave();
+    opc_kick();
     Py_XDECREF(old);
     Py_RETURN_NONE;
 }

@@ -23,6 +23,7 @@ FIRMWARE = os.path.join(BUILD, "firmware")
 VIRTUAL_UART = os.path.join(FIRMWARE, "virtual_uart.elf")
 FAULT = os.path.join(FIRMWARE, "fault.elf")
 NS_PROBE = os.path.join(BUILD, "tests", "python", "ns_probe.elf")
+STREAMER = os.path.join(BUILD, "tests", "python", "streamer.elf")
 MODULE_DIR = os.path.dirname(os.path.abspath(openamp.__file__))
 
 BOARD_NAME = "pytest-%d" % os.getpid()
