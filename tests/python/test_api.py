@@ -52,6 +52,15 @@ class TestSurface(unittest.TestCase):
                      "def is_ready", "def send", "def start", "def stop", "def shutdown"):
             self.assertIn(name, text)
 
+    def test_stub_names_every_public_attribute(self):
+        stub = os.path.join(support.ROOT, "bindings", "python", "openamp.pyi")
+        with open(stub) as f:
+            text = f.read()
+        for cls in (openamp.Endpoint, openamp.RemoteProc):
+            for attr in dir(cls):
+                if not attr.startswith("_"):
+                    self.assertIn("def %s(" % attr, text, "%s.%s" % (cls.__name__, attr))
+
     def test_nothing_happens_at_import(self):
         # A fresh interpreter: importing starts no thread, opens no board.
         name = "pytest-import-%d" % os.getpid()

@@ -127,6 +127,41 @@ class TestRecv(BoardTest):
         with self.assertRaisesRegex(OSError, "deinitialised"):
             ept.fileno()
 
+    def test_signal_interrupts_a_blocked_recv(self):
+        import signal
+        ept = self.endpoint("vuart-channel")
+        self.remoteproc(support.VIRTUAL_UART).start()
+        wait_until(ept.is_ready)
+
+        class Alarm(Exception):
+            pass
+
+        def handler(signum, frame):
+            raise Alarm()
+
+        old = signal.signal(signal.SIGALRM, handler)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            t0 = time.monotonic()
+            with self.assertRaises(Alarm):
+                ept.recv()   # timeout=-1
+            self.assertLess(time.monotonic() - t0, 5.0)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+    def test_callbacks_run_while_recv_waits(self):
+        cb_inbox = Inbox()
+        a = self.endpoint("vuart-channel", cb_inbox)
+        self.remoteproc(support.VIRTUAL_UART).start()
+        wait_until(a.is_ready)
+        b = self.endpoint("quiet", None, dest=a.dest)
+        for i in range(5):
+            a.send(b"%d" % i)
+        with self.assertRaises(TimeoutError):
+            b.recv(timeout=500)   # nothing for b; a's callback runs meanwhile
+        self.assertEqual(cb_inbox.datas(), [b"0", b"1", b"2", b"3", b"4"])
+
     def test_recv_from_another_thread(self):
         import threading
         ept = self.endpoint("vuart-channel")
