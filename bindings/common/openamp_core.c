@@ -688,19 +688,26 @@ static int core_wait(void *ctx, int32_t timeout_ms)
 
 /* ---- The receive thread ---- */
 
+/* Move all n bytes through a pipe (write if out, else read): 0 or -1. */
+static int pipe_all(int fd, void *buf, size_t n, bool out)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = out ? write(fd, (const char *)buf + done, n - done)
+                        : read(fd, (char *)buf + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
 static void rx_answer_start(void)
 {
     int rc = amp_rproc_start(opc.rproc);
-    const char *p = (const char *)&rc;
-    size_t done = 0;
-    while (done < sizeof rc) {
-        ssize_t w = write(opc.reply[1], p + done, sizeof rc - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
+    (void)pipe_all(opc.reply[1], &rc, sizeof rc, true);
 }
 
 /* A command from the control pipe: false for stop. */
@@ -1019,7 +1026,16 @@ int opc_deliver(void)
         lock_take();
     }
     opc.delivering = false;
+    if (rc < 0) {
+        /* A round ended early (Ctrl-C in a callback): what is left is
+         * delivered by the next one, whether or not more arrives. */
+        for (struct opc_ept *e = opc.epts; e; e = e->next)
+            if (e->has_callback && opc_ept_pending(e))
+                opc.want_schedule = true;
+    }
     lock_give();
+    if (rc < 0)
+        opc_kick();
     return rc < 0 ? -1 : 0;
 }
 
@@ -1389,20 +1405,8 @@ static int start_core(void)
 {
     int rc = -AMP_EIO;
     void *t = interp_release();
-    if (write_byte(opc.ctl[1], CMD_START) == 0) {
-        char *p = (char *)&rc;
-        size_t done = 0;
-        while (done < sizeof rc) {
-            ssize_t got = read(opc.reply[0], p + done, sizeof rc - done);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got <= 0)
-                break;
-            done += (size_t)got;
-        }
-        if (done != sizeof rc)
-            rc = -AMP_EIO;
-    }
+    if (write_byte(opc.ctl[1], CMD_START) == 0 && pipe_all(opc.reply[0], &rc, sizeof rc, false))
+        rc = -AMP_EIO;
     interp_acquire(t);
     return rc;
 }
