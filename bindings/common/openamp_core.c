@@ -29,6 +29,9 @@ struct opc_state opc = {
 
 /* Set in the receive thread: it has no interpreter to release. */
 static __thread bool in_rx_thread;
+/* This thread holds the board mutex (opc.lock_depth is then its count);
+ * thread-local, so asking needs no shared read. */
+static __thread bool lock_held_here;
 
 static bool lock_mine(void);
 static int core_wait(void *ctx, int32_t timeout_ms);
@@ -89,7 +92,7 @@ static uint32_t now_ms(void)
 
 static bool lock_mine(void)
 {
-    return opc.lock_depth > 0 && pthread_equal(opc.lock_owner, pthread_self());
+    return lock_held_here;
 }
 
 static void lock_take(void)
@@ -104,7 +107,7 @@ static void lock_take(void)
         pthread_mutex_lock(&opc.mutex);
         interp_acquire(t);
     }
-    opc.lock_owner = pthread_self();
+    lock_held_here = true;
     opc.lock_depth = 1;
 }
 
@@ -112,6 +115,7 @@ static void lock_give(void)
 {
     if (--opc.lock_depth > 0)
         return;
+    lock_held_here = false;
     pthread_mutex_unlock(&opc.mutex);
 }
 
@@ -386,9 +390,20 @@ static void event_fd_set(struct opc_ept *e, bool readable)
         (void)!read(e->event_fd, &v, sizeof v);   /* non-blocking: clears it */
 }
 
-uint32_t opc_ept_pending(const struct opc_ept *e)
+/* Board lock held. */
+static uint32_t pending(const struct opc_ept *e)
 {
     return e->q_count + e->held_count;
+}
+
+uint32_t opc_ept_pending(const struct opc_ept *e)
+{
+    if (!opc_is_open())
+        return 0;
+    lock_take();
+    uint32_t n = pending(e);
+    lock_give();
+    return n;
 }
 
 /* Move held ring buffers into the queue while there is room: returned to
@@ -419,7 +434,7 @@ static uint32_t q_get(struct opc_ept *e, void *buf, uint32_t *src)
     e->q_count--;
     *src = hdr[0];
     q_refill(e);
-    if (!opc_ept_pending(e) && opc.dev && opc.dev->ready)
+    if (!pending(e) && opc.dev && opc.dev->ready)
         event_fd_set(e, false);
     return len;
 }
@@ -441,7 +456,7 @@ static void update_fds(void)
 {
     bool gone = !opc.dev || !opc.dev->ready;
     for (struct opc_ept *e = opc.epts; e; e = e->next)
-        event_fd_set(e, gone || opc_ept_pending(e));
+        event_fd_set(e, gone || pending(e));
 }
 
 /* A message for an endpoint (board lock held; receive thread, or a thread
@@ -453,7 +468,7 @@ static int ept_rx(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32
     struct opc_ept *e = priv;
     if (len > OPC_MSG_MAX)
         return -AMP_EMSGSIZE;   /* cannot happen on this board: counted in rx_dropped */
-    bool was_empty = !opc_ept_pending(e);
+    bool was_empty = !pending(e);
     int rc = AMP_RPMSG_RELEASE;
     if (e->held_count || !q_put(e, src, data, (uint32_t)len)) {
         if (e->held_count == AMP_RPMSG_MAX_VRING_NUM)
@@ -595,6 +610,7 @@ static int wait_round(int32_t ms)
         uint64_t seq = opc.event_seq;
         void *t = interp_release();
         opc.lock_depth = 0;
+        lock_held_here = false;
         opc.blocked++;
         struct timespec ts;
         if (ms >= 0)
@@ -741,7 +757,7 @@ static bool rx_lock(void)
         if (poll(&pfd, 1, 1) > 0 && (pfd.revents & POLLIN) && !rx_command())
             return false;
     }
-    opc.lock_owner = pthread_self();
+    lock_held_here = true;
     opc.lock_depth = 1;
     return true;
 }
@@ -816,6 +832,7 @@ static void stop_rx_thread(void)
     if (opc.rx_running) {
         int depth = opc.lock_depth;
         opc.lock_depth = 0;
+        lock_held_here = false;
         pthread_mutex_unlock(&opc.mutex);
         void *t = interp_release();
         int rc = write_byte(opc.ctl[1], CMD_STOP);
@@ -971,7 +988,7 @@ static struct opc_ept *next_to_deliver(void)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (struct opc_ept *e = opc.epts; e; e = e->next)
-            if (e->has_callback && opc_ept_pending(e) && e->round != opc.round) {
+            if (e->has_callback && pending(e) && e->round != opc.round) {
                 e->round = opc.round;
                 return e;
             }
@@ -1033,7 +1050,7 @@ int opc_deliver(void)
         /* A round ended early (Ctrl-C in a callback): what is left is
          * delivered by the next one, whether or not more arrives. */
         for (struct opc_ept *e = opc.epts; e; e = e->next)
-            if (e->has_callback && opc_ept_pending(e))
+            if (e->has_callback && pending(e))
                 opc.want_schedule = true;
     }
     lock_give();
@@ -1216,7 +1233,12 @@ bool opc_ept_usable(const struct opc_ept *ept)
 
 bool opc_ept_is_ready(const struct opc_ept *ept)
 {
-    return opc_ept_usable(ept) && amp_rpmsg_ept_is_ready(&ept->ept);
+    if (!opc_is_open())
+        return false;
+    lock_take();
+    bool ready = opc_ept_usable(ept) && amp_rpmsg_ept_is_ready(&ept->ept);
+    lock_give();
+    return ready;
 }
 
 static int deinit_error(const struct opc_ept *ept, struct opc_err *e)
@@ -1300,7 +1322,7 @@ int opc_ept_recv(struct opc_ept *ept, void *buf, uint32_t *src, int32_t timeout_
     for (;;) {
         if (!opc_ept_usable(ept))
             return deinit_error(ept, e);
-        if (opc_ept_pending(ept))
+        if (pending(ept))
             return (int)q_get(ept, buf, src);
         (void)amp_rproc_state(opc.rproc);
         if (!opc.dev->ready)

@@ -172,8 +172,7 @@ struct opc_state {
     pthread_mutex_t mutex;
     pthread_cond_t event;                    /* broadcast after each receive round */
     uint64_t event_seq;
-    pthread_t lock_owner;
-    int lock_depth;
+    int lock_depth;                          /* the holder's count (read by it only) */
     bool delivering;                         /* inside opc_deliver */
     unsigned round;
     int blocked;                             /* threads asleep in a wait */
@@ -233,8 +232,9 @@ int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_
 /* Destroy (NS destroy announced, a buffer waited for); deferred while a send
  * on it runs. 0, or -1 with *e (interrupted). Frees the queue. */
 int opc_ept_deinit(struct opc_ept *ept, struct opc_err *e);
-/* Lock not needed: */
+/* Registered, not being deinitialised, board open (a plain check). */
 bool opc_ept_usable(const struct opc_ept *ept);
+/* Usable and bound to a running remote. Takes the board lock itself. */
 bool opc_ept_is_ready(const struct opc_ept *ept);
 int opc_ept_send(struct opc_ept *ept, const void *data, size_t len, uint32_t src, uint32_t dest,
                  int32_t timeout_ms, struct opc_err *e);
@@ -244,7 +244,7 @@ int opc_ept_send(struct opc_ept *ept, const void *data, size_t len, uint32_t src
  * usable, interrupted (OPC_EXC_PENDING). */
 int opc_ept_recv(struct opc_ept *ept, void *buf, uint32_t *src, int32_t timeout_ms,
                  struct opc_err *e);
-/* Messages waiting in its queue (copied + held). */
+/* Messages waiting in its queue (copied + held). Takes the board lock itself. */
 uint32_t opc_ept_pending(const struct opc_ept *ept);
 /* A descriptor readable while the endpoint has messages queued, or while the
  * core is not running (recv() then says why): an eventfd, created on first

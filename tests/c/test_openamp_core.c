@@ -355,7 +355,11 @@ static void test_back_pressure_when_the_queue_is_full(void **state)
 
 static bool service_known(void *arg)
 {
-    return opc_service_find(arg) != NULL;
+    struct opc_err e;
+    assert_int_equal(opc_enter(&e), 0);
+    bool known = opc_service_find(arg) != NULL;
+    opc_leave();
+    return known;
 }
 
 static bool heard_one(void *arg)
