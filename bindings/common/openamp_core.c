@@ -1022,10 +1022,15 @@ int opc_deliver(void)
         }
         struct opc_service *svc = NULL;
         for (unsigned i = 0; opc.ns_callback && i < opc.nservices && !svc; i++)
-            if (!opc.services[i].heard)
+            if (!opc.services[i].heard) {
                 svc = &opc.services[i];
+                svc->heard = true;
+                /* Only names no local endpoint has, as for a fresh announcement. */
+                for (struct opc_ept *e = opc.epts; e && svc; e = e->next)
+                    if (!strncmp(e->name, svc->name, AMP_RPMSG_NAME_LEN))
+                        svc = NULL;
+            }
         if (svc) {
-            svc->heard = true;
             memcpy(name, svc->name, sizeof name);
             uint32_t addr = svc->addr;
             lock_give();

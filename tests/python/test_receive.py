@@ -244,6 +244,14 @@ class TestAnnouncementsRevisited(BoardTest):
         support.settle(0.1)
         self.assertEqual([n for _, n in heard], ["vuart-channel"])
         self.assertGreaterEqual(heard[0][0], 1024)
+        # Not for a name a local endpoint has (bound from the remembered one).
+        ept = self.endpoint("vuart-channel", Inbox())
+        self.assertTrue(ept.is_ready())
+        other = []
+        openamp.new_service_callback(lambda addr, name: other.append(name))
+        support.settle(0.2)
+        self.assertEqual(other, [])
+        ept.deinit()
         # Set again: the new callback hears it again.
         again = []
         openamp.new_service_callback(lambda addr, name: again.append(name))
