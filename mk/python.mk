@@ -79,15 +79,13 @@ OPC_TSAN_TEST := $(BUILD)/tests-tsan/test_openamp_core
 OPC_TSAN_SRCS := tests/c/test_openamp_core.c $(OPC_SRCS) $(sort $(wildcard src/sim/*.c)) $(CORE_SRCS)
 $(OPC_TSAN_TEST): $(OPC_TSAN_SRCS) $(OPC_HDRS) $(wildcard include/amp/*.h src/sim/*.h)
 	@mkdir -p $(@D)
-	@echo "  CCLD-TSAN $@"; $(CC) $(CSTD) $(WARN) $(INC) -O1 -g -fsanitize=thread -Wno-tsan -D_GNU_SOURCE \
+	@echo "  CC-TSAN $@"; $(CC) $(CSTD) $(WARN) $(INC) -O1 -g -fsanitize=thread -Wno-tsan -D_GNU_SOURCE \
 	    -DAMP_LIBEXECDIR='"$(LIBEXECDIR)"' $(OPC_TSAN_SRCS) -o $@ -lcmocka -lpthread
 .PHONY: test-openamp-core-tsan
 test-openamp-core-tsan: $(OPC_TSAN_TEST) $(PY_TEST_FIRMWARE) $(BUILD)/firmware/virtual_uart.elf \
     $(BUILD)/firmware/fault.elf $(BUILD)/bin/amp-simcore
-	@AMP_SIMCORE=$(BUILD)/bin/amp-simcore TSAN_OPTIONS=halt_on_error=1 $(OPC_TSAN_TEST) \
-	    > $(BUILD)/tests-tsan/test_openamp_core.log 2>&1 || \
-	    { cat $(BUILD)/tests-tsan/test_openamp_core.log; exit 1; }
-	@echo "openamp core under TSan: $$(grep -c '\[       OK \]' $(BUILD)/tests-tsan/test_openamp_core.log) passed"
+	@$(RUN_SUITE) openamp-tsan env AMP_SIMCORE=$(BUILD)/bin/amp-simcore \
+	    TSAN_OPTIONS=halt_on_error=1 tools/run-tests.sh $(OPC_TSAN_TEST)
 test: test-openamp-core-tsan
 
 PY_TEST_ENV := PYTHONPATH=$(BUILD)/python AMP_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1

@@ -1510,21 +1510,11 @@ const char *opc_rproc_state(const void *owner)
     return amp_rproc_state_str(amp_rproc_state(opc.rproc));
 }
 
-/*
- * The board's own account of a crash, where the board library has one (the
- * sim-h747 crash-reason API); weak, so this layer links with a board
- * library that predates it.
- */
-const char *amp_sim_crash_reason(struct amp_sim_board *board) __attribute__((weak));
-
 void opc_crash_reason(char *buf, size_t len)
 {
     buf[0] = '\0';
-    if (!opc.board || amp_rproc_state(opc.rproc) != AMP_RPROC_CRASHED)
-        return;
-    const char *why = amp_sim_crash_reason ? amp_sim_crash_reason(opc.board) : NULL;
-    snprintf(buf, len, "%s", why && *why ? why : "the core ended on its own (crashed or exited); "
-             "this board library gives no reason");
+    if (opc.board && amp_rproc_state(opc.rproc) == AMP_RPROC_CRASHED)
+        (void)amp_sim_crash_reason(opc.board, buf, len);   /* the board says why */
 }
 
 int opc_trace(char *buf, size_t len)

@@ -262,8 +262,9 @@ int opc_rproc_stop(const void *owner, struct opc_err *e);
 int opc_rproc_shutdown(const void *owner, struct opc_err *e);
 void opc_rproc_forget(const void *owner);          /* the owner is being freed */
 const char *opc_rproc_state(const void *owner);    /* 'offline', 'running', ... */
-/* Why the core last ended: "" (running / never ran), "exited with status N",
- * "killed by signal N (SIGSEGV)". Board lock held. */
+/* Why the core last ended on its own, from the board (amp_sim_crash_reason:
+ * "killed by signal 11 (SIGSEGV)", "the firmware exited with status 3"),
+ * or "" if it did not (running, stopped, never ran). Board lock held. */
 void opc_crash_reason(char *buf, size_t len);
 int opc_trace(char *buf, size_t len);
 /* "what: the remote core is stopped..." for a device that is not running. */

@@ -432,7 +432,7 @@ static void test_crash(void **state)
     assert_non_null(strstr(e.msg, "gone"));
     assert_string_equal(opc_rproc_state(path), "crashed");
     opc_crash_reason(why, sizeof why);
-    assert_true(why[0] != '\0');
+    assert_non_null(strstr(why, "SIGSEGV"));
     finish(&ept, path);
     opc_close();
 }

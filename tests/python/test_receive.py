@@ -291,7 +291,7 @@ class TestCrashReason(BoardTest):
         wait_until(lambda: rproc.state == "crashed")
         reason = rproc.crash_reason
         self.assertIsInstance(reason, str)
-        self.assertTrue(reason)
+        self.assertIn("SIGSEGV", reason)
         with self.assertRaises(OSError) as cm:
             ept.send(b"x")
         self.assertIn(reason, str(cm.exception))
@@ -300,6 +300,11 @@ class TestCrashReason(BoardTest):
         wait_until(ept.is_ready)
         rproc.stop()
         self.assertIsNone(rproc.crash_reason)   # stopped on purpose: no crash
+        rproc.start()
+        wait_until(ept.is_ready)
+        ept.send(b"exit")
+        wait_until(lambda: rproc.state == "crashed")
+        self.assertIn("status 3", rproc.crash_reason)
 
 
 if __name__ == "__main__":
