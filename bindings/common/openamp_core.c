@@ -972,6 +972,8 @@ void opc_close(void)
         opc.rproc = NULL;
     }
     opc.phase = OPC_CLOSED;
+    opc.event_seq++;
+    pthread_cond_broadcast(&opc.event);   /* waiters look again and see it closed */
     opc.ns_callback = false;
     opc.nservices = 0;
     /* Endpoints still alive become inert. */
