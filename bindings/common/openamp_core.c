@@ -416,7 +416,7 @@ static void q_refill(struct opc_ept *e)
             break;
         if (opc.dev && opc.dev->ready)
             (void)amp_rpmsg_release_rx_buffer(opc.dev, e->held[i].data);
-        e->held_head = (e->held_head + 1u) % AMP_RPMSG_MAX_VRING_NUM;
+        e->held_head = (e->held_head + 1u) % OPC_HELD_MAX;
         e->held_count--;
     }
 }
@@ -471,9 +471,9 @@ static int ept_rx(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32
     bool was_empty = !pending(e);
     int rc = AMP_RPMSG_RELEASE;
     if (e->held_count || !q_put(e, src, data, (uint32_t)len)) {
-        if (e->held_count == AMP_RPMSG_MAX_VRING_NUM)
-            return -AMP_ENOBUFS;   /* more than a ring holds: cannot happen */
-        unsigned i = (e->held_head + e->held_count) % AMP_RPMSG_MAX_VRING_NUM;
+        if (e->held_count == OPC_HELD_MAX)
+            return -AMP_ENOBUFS;   /* OPC_HELD_MAX below the ring's buffers: a port's error */
+        unsigned i = (e->held_head + e->held_count) % OPC_HELD_MAX;
         e->held[i].data = data;
         e->held[i].len = (uint32_t)len;
         e->held[i].src = src;
@@ -1141,6 +1141,15 @@ static int create_error(const struct opc_ept *ept, int rc, uint32_t src, struct 
     }
 }
 
+static void q_free(struct opc_ept *ept)
+{
+    if (opc.ops->free)
+        opc.ops->free(ept->q);
+    else
+        free(ept->q);
+    ept->q = NULL;
+}
+
 int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_callback,
                    uint32_t src, uint32_t dest, struct opc_err *e)
 {
@@ -1149,7 +1158,7 @@ int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_
     ept->owner = owner;
     ept->has_callback = has_callback;
     snprintf(ept->name, sizeof ept->name, "%s", name);
-    ept->q = malloc(OPC_RXQ_BYTES);
+    ept->q = opc.ops->alloc ? opc.ops->alloc(OPC_RXQ_BYTES) : malloc(OPC_RXQ_BYTES);
     if (!ept->q)
         return opc_fail(e, OPC_EXC_NOMEM, 0, "endpoint '%s': no memory for its receive queue",
                         name);
@@ -1173,8 +1182,7 @@ int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_
         }
     }
     if (rc != 0) {
-        free(ept->q);
-        ept->q = NULL;
+        q_free(ept);
         ept->ept.dev = NULL;
         return create_error(ept, rc, src, e);
     }
@@ -1189,10 +1197,9 @@ static void ept_release(struct opc_ept *ept)
     /* Held buffers go back to the remote: nobody will read them now. */
     for (uint32_t i = 0; i < ept->held_count && opc.dev && opc.dev->ready; i++)
         (void)amp_rpmsg_release_rx_buffer(
-            opc.dev, ept->held[(ept->held_head + i) % AMP_RPMSG_MAX_VRING_NUM].data);
+            opc.dev, ept->held[(ept->held_head + i) % OPC_HELD_MAX].data);
     ept->held_count = 0;
-    free(ept->q);
-    ept->q = NULL;
+    q_free(ept);
     ept->q_count = ept->q_used = 0;
     if (ept->event_fd >= 0) {
         close(ept->event_fd);

@@ -47,7 +47,12 @@
 #define OPC_BOARD_DEFAULT "sim-h747"
 #define OPC_SERVICES 32               /* announcements remembered */
 #define OPC_ANNOUNCE_TIMEOUT_MS 2000  /* wait for a buffer for an NS announcement */
+#ifndef OPC_RXQ_BYTES                 /* a port may choose its own (-D) */
 #define OPC_RXQ_BYTES (64u * 1024u)   /* per-endpoint receive queue (>= 128 full messages) */
+#endif
+#ifndef OPC_HELD_MAX                  /* ring buffers an endpoint may hold: at least the */
+#define OPC_HELD_MAX AMP_RPMSG_MAX_VRING_NUM   /* ring's receive buffers (64 on sim-h747) */
+#endif
 #define OPC_MSG_MAX 496u              /* largest payload this board carries */
 #define OPC_SIGNAL_SLICE_MS 100       /* the main thread looks for signals this often */
 
@@ -94,6 +99,10 @@ struct opc_ops {
     /* Keep the owner alive across a callback (opc_deliver brackets each). */
     void (*ref)(void *owner);
     void (*unref)(void *owner);
+    /* The receive queues' memory (OPC_RXQ_BYTES each, at Endpoint creation
+     * and deinit only, never on the receive path). NULL: malloc/free. */
+    void *(*alloc)(size_t size);
+    void (*free)(void *ptr);
 };
 
 /* ---- Configuration: before the board opens (NULL / -1 / INT_MIN = leave). ---- */
@@ -129,7 +138,7 @@ struct opc_ept {
     uint8_t *q;                      /* OPC_RXQ_BYTES, allocated at create */
     uint32_t q_head, q_used, q_count;
     /* Ring buffers held while the queue is full, oldest first. */
-    struct { void *data; uint32_t len, src; } held[AMP_RPMSG_MAX_VRING_NUM];
+    struct { void *data; uint32_t len, src; } held[OPC_HELD_MAX];
     uint32_t held_head, held_count;
     uint64_t received;               /* messages queued since create */
     uint64_t lost;                   /* held messages discarded by a core stop/crash */
