@@ -80,6 +80,21 @@ class TestSleepingHost(BoardTest):
         self.assertIn("stream: sent 300 of 300", rproc.trace())
         self.assertEqual(ept.lost, 0)
 
+    def test_a_stop_while_buffers_are_held_is_counted(self):
+        # What the queue took stays readable after a stop; what was still in
+        # held ring buffers goes with the rings, and is counted, not hidden.
+        ept, rproc = self.stream(None)
+        ept.send(b"300 400 -1")
+        bound = QUEUE_MESSAGES_400 + RING_BUFFERS
+        wait_until(lambda: ept.pending() >= bound)
+        rproc.stop()
+        self.assertEqual(ept.lost, RING_BUFFERS)
+        self.assertEqual(ept.pending(), QUEUE_MESSAGES_400)
+        got = [bytes(ept.recv(timeout=0)[1]) for _ in range(QUEUE_MESSAGES_400)]
+        self.assertEqual(got, lines(QUEUE_MESSAGES_400, 400))
+        with self.assertRaisesRegex(OSError, "stopped"):
+            ept.recv(timeout=0)
+
     def test_callback_that_sleeps_does_not_starve_the_remote(self):
         # A slow callback: the receive thread keeps emptying the ring meanwhile.
         seen = []
