@@ -62,10 +62,11 @@ expect "amp ping refuses a size over the buffer" 2 'SIZE 1 to 496' \
     -- "$AMP" ping -b "$board" -s 497 vuart-channel
 expect "amp run reports a crash with its reason" 3 '^crasher: up$' \
     'crasher: writing to 0x40000000' 'the remote core crashed: killed by signal 11 \(SIGSEGV\)' \
-    'amp-simcore: SIGSEGV at address 0x40000000, pc 0x81' \
+    'amp-simcore: SIGSEGV at address 0x40000000, pc 0x081' \
     -- "$AMP" run -b "$board" "$BUILD/tests/cli/crasher.elf"
 
 expect "amp ping on an erased flash reports the crash" 3 \
+    'amp-simcore: SIGILL at address 0x08100000' \
     'the remote core crashed: killed by signal 4 \(SIGILL\)' 'is a firmware there' \
     -- "$AMP" ping -b "$board-empty" vuart-channel
 
