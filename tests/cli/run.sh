@@ -42,8 +42,10 @@ done
 expect "an unknown command is a usage error" 2 "no command 'frob'" -- "$AMP" frob
 expect "docs/amp.md is amp help --markdown" 0 -- sh -c "'$AMP' help --markdown | diff docs/amp.md -"
 
-expect "amp info virtual_uart.elf" 0 'machine: +x86-64' 'entry: +0x08100000 \(flash\)' \
-    '0x08100000 0x08100000 .* R-X +flash' 'resource table: none' "loader accepts it" \
+# (virtual_uart.elf may be built for the x86-64 core or for the Cortex-M4.)
+expect "amp info virtual_uart.elf" 0 'machine: +(x86-64|ARM)' 'entry: +0x081[0-9a-f]{5} \(flash\)' \
+    '0x08100000 0x08100000 0x[0-9a-f]{8} 0x[0-9a-f]+ +0x[0-9a-f]+ +R-X +flash' \
+    'resource table: none' "loader accepts it" \
     -- "$AMP" info "$FW/virtual_uart.elf"
 expect "amp info decodes an embedded resource table" 0 'VDEV +id 7 \(rpmsg\)' \
     'vring 1: 64 entries, align 32, notifyid 1, da ANY' 'TRACE +"trace_buf" at 0x10000000' \
