@@ -22,11 +22,15 @@ openamp-linux: $(OL_EXAMPLE)
 all: openamp-linux
 
 # Two processes, names of their own (the convention's defaults are global).
+# Run as one suite of make test's total (mk/zz-tests.mk).
+.PHONY: test-openamp-linux-run
 test-openamp-linux: $(OL_EXAMPLE)
-	@$(RUN_SUITE) openamp-linux sh -c 'tag=amp-oltest-$$$$; sock=/tmp/$$tag.event; \
-	    "$$0" remote -s $$tag.shm -k $$sock > /tmp/$$tag.log 2>&1 & rpid=$$!; \
-	    "$$0" host -n 1000 -s $$tag.shm -k $$sock; hrc=$$?; \
-	    wait $$rpid; rrc=$$?; cat /tmp/$$tag.log; rm -f /tmp/$$tag.log /dev/shm/$$tag.shm $$sock; \
-	    echo "openamp-linux: host exit $$hrc, remote exit $$rrc"; test $$hrc -eq 0 -a $$rrc -eq 0' \
-	    $(OL_EXAMPLE)
+	+@$(RUN_SUITE) openamp-linux $(MAKE) --no-print-directory test-openamp-linux-run
+test-openamp-linux-run: $(OL_EXAMPLE)
+	@tag=amp-oltest-$$$$; sock=/tmp/$$tag.event; \
+	$(OL_EXAMPLE) remote -s $$tag.shm -k $$sock > $(BUILD)/$$tag-remote.log 2>&1 & rpid=$$!; \
+	$(OL_EXAMPLE) host -n 1000 -s $$tag.shm -k $$sock; hrc=$$?; \
+	wait $$rpid; rrc=$$?; cat $(BUILD)/$$tag-remote.log; \
+	rm -f $(BUILD)/$$tag-remote.log /dev/shm/$$tag.shm $$sock; \
+	test $$hrc -eq 0 -a $$rrc -eq 0 || { echo "openamp-linux: host $$hrc, remote $$rrc" >&2; exit 1; }
 test: test-openamp-linux
