@@ -14,7 +14,9 @@
  * only through pointers that the calls using them set (dev->ns_up,
  * dev->ept_index, dev->tx_spares) or through separate entry points picked
  * by the inlines in rpmsg.h, so --gc-sections drops them from a firmware
- * that never calls them (make footprint measures it).
+ * that never calls them (make footprint measures it). Helpers that several
+ * entry points share are always_inline: an image links one entry point
+ * and pays for no call layers under it.
  */
 #include "rpmsg_internal.h"
 
@@ -46,15 +48,6 @@ static bool name_equal(const char *a, const char *b)
             return true;
     }
     return true;
-}
-
-void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr, uint32_t len)
-{
-    uint64_t off = dev->cfg.addr_mode == AMP_ADDR_PHYS ? addr - dev->cfg.shm_pa : addr;
-    /* A PHYS address below shm_pa wraps to a huge offset and fails here too. */
-    if (off > dev->cfg.shm_size || len > dev->cfg.shm_size - off)
-        return NULL;
-    return (uint8_t *)dev->cfg.shm + off;
 }
 
 /* ---- Endpoints. ---- */
@@ -353,6 +346,26 @@ void amp_rpmsg_set_ns_callback(struct amp_rpmsg_device *dev, amp_rpmsg_ns_cb cb,
 
 /* ---- Device life cycle. ---- */
 
+__attribute__((always_inline))
+static inline void rpmsg_reset(struct amp_rpmsg_device *dev)
+{
+    dev->ready = false;
+    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next) {
+        ept->announced = false;
+        if (ept->dest_dynamic) {
+            ept->dest_addr = AMP_RPMSG_ADDR_ANY;
+            ept->dest_dynamic = false;
+            if (ept->unbind_cb)
+                ept->unbind_cb(ept, ept->priv);
+        }
+    }
+}
+
+void amp_rpmsg_reset(struct amp_rpmsg_device *dev)
+{
+    rpmsg_reset(dev);
+}
+
 int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg)
 {
     /* The vring layer checks the rings themselves. */
@@ -363,7 +376,7 @@ int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *
     const struct amp_rpmsg_role_ops *role = cfg->role;
     if (!role || !role->init)
         return -AMP_EINVAL;
-    amp_rpmsg_reset(dev);     /* a no-op on a fresh device */
+    rpmsg_reset(dev);         /* a no-op on a fresh device */
     dev->cfg = *cfg;
     dev->role = role;
     dev->buf_size = cfg->buf_size ? cfg->buf_size : AMP_RPMSG_DEFAULT_BUF_SIZE;
@@ -437,9 +450,10 @@ int amp_rpmsg_wait_ready_timed(struct amp_rpmsg_device *dev, const struct amp_rp
 int amp_rpmsg_wait_ready_untimed(struct amp_rpmsg_device *dev,
                                  const struct amp_rpmsg_config *cfg, int32_t timeout_ms)
 {
-    if (!cfg || !cfg->platform || timeout_ms > 0)
+    if (timeout_ms > 0)
         return -AMP_EINVAL;
     int rc;
+    /* A bad cfg fails in init, before anything here uses it. */
     while ((rc = amp_rpmsg_init(dev, cfg)) == -AMP_EAGAIN) {
         if (timeout_ms == 0)
             return -AMP_ETIMEDOUT;
@@ -447,20 +461,6 @@ int amp_rpmsg_wait_ready_untimed(struct amp_rpmsg_device *dev,
             return rc;
     }
     return rc;
-}
-
-void amp_rpmsg_reset(struct amp_rpmsg_device *dev)
-{
-    dev->ready = false;
-    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next) {
-        ept->announced = false;
-        if (ept->dest_dynamic) {
-            ept->dest_addr = AMP_RPMSG_ADDR_ANY;
-            ept->dest_dynamic = false;
-            if (ept->unbind_cb)
-                ept->unbind_cb(ept, ept->priv);
-        }
-    }
 }
 
 void amp_rpmsg_deinit(struct amp_rpmsg_device *dev)
@@ -532,10 +532,12 @@ static int tx_wait_forever(struct amp_rpmsg_device *dev, struct tx_request *req,
 
 /*
  * A transmit buffer, waiting up to timeout_ms (0 fails at once with
- * -AMP_ENOBUFS): its descriptor id, or a negative error.
+ * -AMP_ENOBUFS): its descriptor id, or a negative error. Inlined with the
+ * send around it, like rpmsg_send_copy.
  */
-static int rpmsg_get_tx(struct amp_rpmsg_device *dev, struct tx_request *req, int32_t timeout_ms,
-                        tx_wait_fn wait)
+__attribute__((always_inline))
+static inline int rpmsg_get_tx(struct amp_rpmsg_device *dev, struct tx_request *req,
+                               int32_t timeout_ms, tx_wait_fn wait)
 {
     int id = take_tx(dev, req);
     if (id != -AMP_ENOBUFS || timeout_ms == AMP_NO_WAIT)
@@ -557,7 +559,8 @@ static int device_usable(const struct amp_rpmsg_device *dev)
     return dev->ready ? dev->ring_error : -AMP_ENOTCONN;
 }
 
-static int check_send(struct amp_rpmsg_endpoint *ept, uint32_t dst, size_t len)
+__attribute__((always_inline))
+static inline int check_send(struct amp_rpmsg_endpoint *ept, uint32_t dst, size_t len)
 {
     if (!ept || !ept->dev)
         return -AMP_EINVAL;
@@ -572,8 +575,10 @@ static int check_send(struct amp_rpmsg_endpoint *ept, uint32_t dst, size_t len)
 }
 
 /* Fill in the header of transmit buffer `id` and hand it to the peer. */
-static int rpmsg_send_hdr(struct amp_rpmsg_device *dev, int id, struct amp_rpmsg_hdr *hdr,
-                          uint32_t src, uint32_t dst, size_t len)
+__attribute__((always_inline))
+static inline int rpmsg_send_hdr(struct amp_rpmsg_device *dev, int id,
+                                 struct amp_rpmsg_hdr *hdr, uint32_t src, uint32_t dst,
+                                 size_t len)
 {
     hdr->src = amp_cpu_to_le32(src);
     hdr->dst = amp_cpu_to_le32(dst);
@@ -585,8 +590,11 @@ static int rpmsg_send_hdr(struct amp_rpmsg_device *dev, int id, struct amp_rpmsg
     return rc < 0 ? rc : (int)len;
 }
 
-static int rpmsg_send_copy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
-                           const void *data, size_t len, int32_t timeout_ms, tx_wait_fn wait)
+/* Inlined into each form, so a firmware links one copy with its own wait. */
+__attribute__((always_inline))
+static inline int rpmsg_send_copy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                                  const void *data, size_t len, int32_t timeout_ms,
+                                  tx_wait_fn wait)
 {
     int rc = check_send(ept, dst, len);
     if (rc)
@@ -620,8 +628,9 @@ int amp_rpmsg_send_offchannel_untimed(struct amp_rpmsg_endpoint *ept, uint32_t s
 
 /* ---- Zero-copy: buffers held across calls, found again by their address. ---- */
 
-static void *rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size,
-                                 int32_t timeout_ms, int *err, tx_wait_fn wait)
+__attribute__((always_inline))
+static inline void *rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size,
+                                        int32_t timeout_ms, int *err, tx_wait_fn wait)
 {
     if (!err)
         return NULL;
@@ -772,9 +781,15 @@ int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
     }
 }
 
-bool amp_rpmsg_arm(struct amp_rpmsg_device *dev)
+__attribute__((always_inline))
+static inline bool rpmsg_arm(struct amp_rpmsg_device *dev)
 {
     return dev->ready && dev->role->want_notify(&dev->rx_vring, true);
+}
+
+bool amp_rpmsg_arm(struct amp_rpmsg_device *dev)
+{
+    return rpmsg_arm(dev);
 }
 
 void amp_rpmsg_disarm(struct amp_rpmsg_device *dev)
@@ -788,5 +803,5 @@ int amp_rpmsg_wait(struct amp_rpmsg_device *dev, int32_t timeout_ms)
     const struct amp_platform *p = dev->cfg.platform;
     if (!p)
         return -AMP_ENOTCONN;     /* never initialised: nothing to wait for */
-    return amp_rpmsg_arm(dev) ? 0 : p->ops->wait(p->ctx, timeout_ms);
+    return rpmsg_arm(dev) ? 0 : p->ops->wait(p->ctx, timeout_ms);
 }

@@ -58,7 +58,15 @@ struct rpmsg_spare_ops {
 };
 
 /* Local pointer for a descriptor address, if [addr, addr+len) is inside shm. */
-void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr, uint32_t len);
+static inline void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr,
+                                     uint32_t len)
+{
+    uint64_t off = dev->cfg.addr_mode == AMP_ADDR_PHYS ? addr - dev->cfg.shm_pa : addr;
+    /* A PHYS address below shm_pa wraps to a huge offset and fails here too. */
+    if (off > dev->cfg.shm_size || len > dev->cfg.shm_size - off)
+        return NULL;
+    return (uint8_t *)dev->cfg.shm + off;
+}
 
 /*
  * Ring the doorbell if the peer asked to hear about what we added to vr,
