@@ -13,7 +13,7 @@
 #include "amp_fw.h"
 #include "../tests/soak/soak_proto.h"
 
-#define IDLE_SPINS 20000u
+#define IDLE_SPINS 200u
 #define BURST 64u
 
 static struct amp_rpmsg_device dev;

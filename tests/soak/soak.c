@@ -22,7 +22,7 @@
 #include "amp/sim.h"
 #include "soak_proto.h"
 
-#define IDLE_SPINS 2000u
+#define IDLE_SPINS 200u
 #define BURST 64u
 #define BOOT_TIMEOUT_MS 10000
 /* After STOP: how long the rest of the core's stream and its report may take. */
