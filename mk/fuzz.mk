@@ -6,6 +6,8 @@
 #                        the other; new inputs go to $(BUILD)/fuzz/corpus/<name>
 #   make fuzz-smoke      each target for FUZZ_SMOKE_SECONDS (run by make test)
 #   make fuzz-seeds      regenerate the seed corpora (tests/fuzz/gen_seeds.c)
+#   make fuzz-coverage   line coverage of the core reached by the corpora so far
+#                        (seeds + $(BUILD)/fuzz/corpus), per target and together
 #
 # Crashes are written to $(BUILD)/fuzz/crashes/<name>/ and fail the run.
 
@@ -49,5 +51,43 @@ fuzz-smoke: fuzz-build
 
 fuzz-seeds: $(FUZZ_DIR)/gen_seeds
 	$(FUZZ_DIR)/gen_seeds tests/fuzz/corpus
+
+# ---- Coverage: the same targets built with source-based coverage (no
+# sanitizers), each corpus replayed once (-runs=0), reported by llvm-cov.
+FUZZ_COV_DIR := $(BUILD)/fuzz-cov
+FUZZ_COV_FLAGS := $(CSTD) $(WARN) $(INC) -O1 -g -D_GNU_SOURCE -fprofile-instr-generate \
+                  -fcoverage-mapping
+FUZZ_COV_OBJS := $(CORE_SRCS:%.c=$(FUZZ_COV_DIR)/obj/%.o)
+FUZZ_COV_BINS := $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/fuzz_%)
+LLVM_PROFDATA ?= llvm-profdata-14
+LLVM_COV ?= llvm-cov-14
+
+$(FUZZ_COV_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC-COV  $<"; $(FUZZ_CC) $(FUZZ_COV_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_COV_DIR)/libamp.a: $(FUZZ_COV_OBJS)
+	@echo "  AR      $@"; $(AR) rcs $@ $^
+$(FUZZ_COV_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(wildcard tests/c/*.h) \
+                        $(FUZZ_COV_DIR)/libamp.a
+	@echo "  LD-COV  $@"; $(FUZZ_CC) $(FUZZ_COV_FLAGS) -fsanitize=fuzzer -Itests/c $< \
+	    $(FUZZ_COV_DIR)/libamp.a -o $@
+
+.PHONY: fuzz-coverage
+fuzz-coverage: deps $(FUZZ_COV_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	    LLVM_PROFILE_FILE=$(FUZZ_COV_DIR)/$$t.profraw $(FUZZ_COV_DIR)/fuzz_$$t -runs=0 \
+	        $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t >$(FUZZ_COV_DIR)/$$t.log 2>&1 || \
+	        { tail -n 20 $(FUZZ_COV_DIR)/$$t.log; exit 1; }; \
+	    $(LLVM_PROFDATA) merge -o $(FUZZ_COV_DIR)/$$t.profdata $(FUZZ_COV_DIR)/$$t.profraw || exit 1; \
+	    $(LLVM_COV) report $(FUZZ_COV_DIR)/fuzz_$$t -instr-profile=$(FUZZ_COV_DIR)/$$t.profdata \
+	        -ignore-filename-regex='tests/' >$(FUZZ_COV_DIR)/$$t.txt || exit 1; \
+	    awk -v t=$$t '/^TOTAL/ { printf "fuzz-%s: %s of lines, %s of branches of the core it links (%s)\n", \
+	        t, $$10, $$13, "$(FUZZ_COV_DIR)/" t ".txt" }' $(FUZZ_COV_DIR)/$$t.txt; \
+	done
+	@$(LLVM_PROFDATA) merge -o $(FUZZ_COV_DIR)/all.profdata $(FUZZ_TARGETS:%=$(FUZZ_COV_DIR)/%.profraw)
+	@echo "all targets together: core line coverage"
+	@$(LLVM_COV) report $(FUZZ_COV_DIR)/fuzz_elf $(FUZZ_TARGETS:%=-object $(FUZZ_COV_DIR)/fuzz_%) \
+	    -instr-profile=$(FUZZ_COV_DIR)/all.profdata -ignore-filename-regex='tests/' | sed 's/^/  /'
 
 test: fuzz-smoke
