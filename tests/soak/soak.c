@@ -263,7 +263,6 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    uint64_t stream_ms = now_ms() - start;
 
     /* STOP follows our last message: the core's count of ours is final when it
      * reports, and the rest of its stream arrives before its report. */
@@ -281,8 +280,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "soak: no report from the core within %d s\n", DRAIN_TIMEOUT_MS / 1000);
         goto out_stop;
     }
+    /* Until the report: the core's last messages arrive during the drain. */
     uint64_t total = s.sent + s.report.sent;
-    double secs = stream_ms / 1000.0;
+    double secs = (now_ms() - start) / 1000.0;
     printf("soak: %llu messages (%llu host->core, %llu core->host) in %.1f s: %.2f M msg/s\n",
            (unsigned long long)total, (unsigned long long)s.sent,
            (unsigned long long)s.report.sent, secs, secs > 0 ? total / secs / 1e6 : 0.0);
