@@ -4,7 +4,8 @@
 #
 #   make fuzz            each target for FUZZ_SECONDS (default 600), one after
 #                        the other; new inputs go to $(BUILD)/fuzz/corpus/<name>
-#   make fuzz-smoke      each target for FUZZ_SMOKE_SECONDS (run by make test)
+#   make fuzz-smoke      each target for FUZZ_SMOKE_SECONDS (run by make test,
+#                        one suite per target)
 #   make fuzz-seeds      regenerate the seed corpora (tests/fuzz/gen_seeds.c)
 #   make fuzz-coverage   line coverage of the core reached by the corpora so far
 #                        (seeds + $(BUILD)/fuzz/corpus), per target and together
@@ -44,10 +45,13 @@ fuzz: deps fuzz-build
 	    tools/run-fuzz.sh $(FUZZ_DIR) $$t $(FUZZ_SECONDS) || exit 1; \
 	done
 
-fuzz-smoke: fuzz-build
-	@for t in $(FUZZ_TARGETS); do \
-	    tools/run-fuzz.sh $(FUZZ_DIR) $$t $(FUZZ_SMOKE_SECONDS) || exit 1; \
-	done
+# One suite of make test's total per target (its line of libFuzzer figures
+# is in $(BUILD)/test-results/fuzz-<name>.log).
+FUZZ_SMOKES := $(FUZZ_TARGETS:%=fuzz-smoke-%)
+.PHONY: $(FUZZ_SMOKES)
+fuzz-smoke: $(FUZZ_SMOKES)
+$(FUZZ_SMOKES): fuzz-smoke-%: $(FUZZ_DIR)/fuzz_%
+	@$(RUN_SUITE) fuzz-$* tools/run-fuzz.sh $(FUZZ_DIR) $* $(FUZZ_SMOKE_SECONDS)
 
 fuzz-seeds: $(FUZZ_DIR)/gen_seeds
 	$(FUZZ_DIR)/gen_seeds tests/fuzz/corpus
