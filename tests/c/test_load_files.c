@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "amp/sim.h"
+#include "firmware_dir.h"
 
 /* Loads are instant; this only bounds a hang. */
 #define HANG_SECONDS 10
@@ -139,17 +140,7 @@ static void test_socket_is_refused(void **state)
 
 int main(void)
 {
-    /* The firmware sits next to this program in the build tree: build/firmware/. */
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return 1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return 1;
-    *slash = '\0';
-    if ((size_t)snprintf(fw_dir, sizeof fw_dir, "%s/../firmware", self) >= sizeof fw_dir)
+    if (test_firmware_dir(fw_dir, sizeof fw_dir) != 0)
         return 1;
     if (!mkdtemp(tmp_dir)) {
         perror("mkdtemp");
