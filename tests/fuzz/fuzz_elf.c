@@ -4,7 +4,8 @@
  * check, then segments copied into board memory, the embedded resource
  * table validated), then started (the Linux model places vrings and buffers
  * in shared memory from that table and brings the host rpmsg device up),
- * polled once and stopped.
+ * polled once, stopped, started again for an external host stack (which
+ * touches nothing in shared memory) and shut down.
  *
  * Each region is its own heap block, so ASan sees any byte written or read
  * outside the map. After a successful load the harness checks what the
@@ -128,6 +129,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rpmsg.ready) {
                 FZ_CHECK(amp_rpmsg_poll(&rpmsg) >= 0);
             }
+            /* Stop, and boot again for another host stack: only the trace is read. */
+            FZ_CHECK(amp_rproc_stop(&rp) == 0 && rp.state == AMP_RPROC_STOPPED);
+            FZ_CHECK(!rpmsg.ready);
+            rp.external_host = true;
+            FZ_CHECK(amp_rproc_start(&rp) == 0 && rp.state == AMP_RPROC_RUNNING);
+            if (rp.trace)
+                FZ_CHECK(inside_map(rp.trace, rp.trace_len));
         }
         amp_rproc_shutdown(&rp);
         FZ_CHECK(rp.state == AMP_RPROC_OFFLINE);
