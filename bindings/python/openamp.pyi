@@ -75,3 +75,6 @@ class RemoteProc:
     @property
     def state(self) -> str:
         """'offline', 'loaded', 'running', 'stopped' or 'crashed' (extension)."""
+    @property
+    def crash_reason(self) -> Optional[str]:
+        """Why the core crashed (pc, lr, sp, xPSR on the M4), else None (extension)."""

@@ -312,6 +312,22 @@ static PyObject *RemoteProc_get_state(PyObject *op, void *closure)
     return PyUnicode_FromString(amp_rproc_state_str(state));
 }
 
+/* Why the core stopped on its own (amp_sim_crash_reason), or None. */
+static PyObject *RemoteProc_get_crash_reason(PyObject *op, void *closure)
+{
+    (void)closure;
+    RemoteProcObject *self = (RemoteProcObject *)op;
+    if (!owns_core(self))
+        Py_RETURN_NONE;
+    if (opy_enter() < 0)
+        return NULL;
+    const char *why = amp_rproc_state(opy.rproc) == AMP_RPROC_CRASHED
+                      ? amp_sim_crash_reason(opy.board) : "";
+    PyObject *r = *why ? PyUnicode_FromString(why) : (Py_INCREF(Py_None), Py_None);
+    opy_leave();
+    return r;
+}
+
 static PyObject *RemoteProc_repr(PyObject *op)
 {
     RemoteProcObject *self = (RemoteProcObject *)op;
@@ -363,6 +379,10 @@ static PyGetSetDef RemoteProc_getset[] = {
     { "state", RemoteProc_get_state, NULL,
       "The core's state for this object: 'offline', 'loaded', 'running', 'stopped' or "
       "'crashed' (extension: not in MicroPython).", NULL },
+    { "crash_reason", RemoteProc_get_crash_reason, NULL,
+      "Why the core crashed, e.g. 'write to 0x40021000 (no memory or peripheral modelled "
+      "there) at pc 0x...' with lr, sp and xPSR on the emulated Cortex-M4; None unless "
+      "state is 'crashed' (extension: not in MicroPython).", NULL },
     { NULL, NULL, NULL, NULL, NULL },
 };
 

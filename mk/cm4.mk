@@ -1,0 +1,69 @@
+# The emulated Cortex-M4 core of sim-h747 (sim/cm4, unicorn) and the M4
+# firmware SDK (sdk/cm4): firmware/*.c built for the real chip (Thumb-2,
+# arm-none-eabi) into build/firmware/<name>.elf. The native x86-64 builds
+# are build/firmware/<name>-x86_64.elf (mk/sim.mk).
+
+SIMCORE_CM4 := $(BUILD)/bin/amp-simcore-cm4
+CM4_CORE_SRCS := $(sort $(wildcard sim/cm4/*.c))
+$(SIMCORE_CM4): $(CM4_CORE_SRCS) sim/cm4/cm4.h
+	@mkdir -p $(@D)
+	@echo "  CCLD    $@"; $(CC) $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIE -pie $(CM4_CORE_SRCS) \
+	    -o $@ -lunicorn -lpthread
+
+# ---- M4 firmware: the SDK is a makefile fragment usable outside this tree.
+AMP_ROOT := .
+include sdk/cm4/amp-m4.mk
+
+CM4_FW_COMMON_OBJS := $(patsubst %,$(BUILD)/fw-cm4/%.o,$(basename $(AMP_M4_SRCS)))
+CM4_FIRMWARE_SRCS := $(sort $(wildcard firmware/*.c))
+CM4_FIRMWARE := $(CM4_FIRMWARE_SRCS:firmware/%.c=$(BUILD)/firmware/%.elf)
+
+$(BUILD)/fw-cm4/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC-M4FW $<"; $(AMP_M4_CC) $(AMP_M4_CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+$(BUILD)/firmware/%.elf: $(BUILD)/fw-cm4/firmware/%.o $(CM4_FW_COMMON_OBJS) $(AMP_M4_LDSCRIPT)
+	@mkdir -p $(@D)
+	@echo "  LD-M4FW $@"; $(AMP_M4_CC) $(AMP_M4_CFLAGS) $(AMP_M4_LDFLAGS) $< $(CM4_FW_COMMON_OBJS) \
+	    $(AMP_M4_LIBS) -o $@
+.SECONDARY: $(CM4_FW_COMMON_OBJS) $(CM4_FIRMWARE_SRCS:firmware/%.c=$(BUILD)/fw-cm4/firmware/%.o)
+
+.PHONY: cm4
+cm4: $(SIMCORE_CM4) $(CM4_FIRMWARE)
+all: cm4
+sim: cm4
+test-c: cm4
+
+# The Python module finds amp-simcore-cm4 next to amp-simcore.
+$(BUILD)/python/amp-simcore-cm4: $(SIMCORE_CM4)
+	@mkdir -p $(@D)
+	cp -f $< $@
+python: $(BUILD)/python/amp-simcore-cm4
+
+# ---- Python tests on both core types: tests/python runs against the M4
+# images (mk/python.mk); here again against the native ones.
+PY_TEST_FIRMWARE_CM4 := $(BUILD)/tests/python/ns_probe-cm4.elf
+$(PY_TEST_FIRMWARE_CM4): $(BUILD)/fw-cm4/tests/python/firmware/ns_probe.o $(CM4_FW_COMMON_OBJS) $(AMP_M4_LDSCRIPT)
+	@mkdir -p $(@D)
+	@echo "  LD-M4FW $@"; $(AMP_M4_CC) $(AMP_M4_CFLAGS) $(AMP_M4_LDFLAGS) $< $(CM4_FW_COMMON_OBJS) \
+	    $(AMP_M4_LIBS) -o $@
+.SECONDARY: $(BUILD)/fw-cm4/tests/python/firmware/ns_probe.o
+test-python: $(PY_TEST_FIRMWARE_CM4) $(BUILD)/python/amp-simcore-cm4 cm4
+
+.PHONY: test-python-native
+test-python-native: python $(FIRMWARE) $(PY_TEST_FIRMWARE)
+	$(PY_TEST_ENV) AMP_TEST_CORE=native $(PYTHON) tests/python/run.py
+test: test-python-native
+
+# ---- C tests of the M4 core: a test firmware, and the chip's flash image
+# (what a flasher writes at 0x08100000) to compare with what the core ran.
+CM4_TEST_FW := $(BUILD)/tests/c-firmware/sleeper.elf
+$(CM4_TEST_FW): $(BUILD)/fw-cm4/tests/c/firmware/sleeper.o $(CM4_FW_COMMON_OBJS) $(AMP_M4_LDSCRIPT)
+	@mkdir -p $(@D)
+	@echo "  LD-M4FW $@"; $(AMP_M4_CC) $(AMP_M4_CFLAGS) $(AMP_M4_LDFLAGS) $< $(CM4_FW_COMMON_OBJS) \
+	    $(AMP_M4_LIBS) -o $@
+.SECONDARY: $(BUILD)/fw-cm4/tests/c/firmware/sleeper.o
+ARM_OBJCOPY ?= arm-none-eabi-objcopy
+$(BUILD)/firmware/%.bin: $(BUILD)/firmware/%.elf
+	@echo "  BIN     $@"; $(ARM_OBJCOPY) -O binary -j .isr_vector -j .text -j .rodata \
+	    -j .ARM.exidx -j .data $< $@
+test-c: $(CM4_TEST_FW) $(BUILD)/firmware/virtual_uart.bin
