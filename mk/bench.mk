@@ -6,7 +6,7 @@
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_BIN := $(BENCH_DIR)/amp-bench
-BENCH_FW  := $(BUILD)/firmware/bench.elf
+BENCH_FW  := $(BUILD)/firmware/bench-x86_64.elf
 BENCH_ARGS ?=
 
 $(BENCH_BIN): bench/amp-bench.c bench/bench_proto.h $(BUILD)/lib/libamp-sim.a $(BUILD)/lib/libamp.a

@@ -2,7 +2,7 @@
 # Install the Debian packages the build and tests need, only if missing.
 # Called by `make test`, `make demo` and `make bench` on a fresh machine.
 set -e
-PKGS="libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi python3-dev gnuplot-nox"
+PKGS="libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi python3-dev gnuplot-nox libunicorn-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

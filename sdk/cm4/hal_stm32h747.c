@@ -3,11 +3,15 @@
  * ARMv7-M manual; the same image runs on the chip and on the emulated core.
  *   Doorbells: the M7 frees HSEM 0 to notify us (HSEM2 interrupt, C2IER
  *     bit 0); we notify it by taking and freeing HSEM 1 (its HSEM1 line).
- *   Time: SysTick at 1 kHz from the processor clock, SystemCoreClock.
+ *   Time: SysTick from the processor clock (SystemCoreClock) at
+ *     AMP_FW_TICK_HZ, with the counter interpolated between ticks, so
+ *     amp_fw_time_ns() has the clock's resolution and an idle core wakes
+ *     only AMP_FW_TICK_HZ times a second.
  *   Sleep: WFI with interrupts masked around the check, so a doorbell that
  *     arrives between the check and the WFI still wakes it.
  */
 #include "amp_fw.h"
+#include "amp_fw_stm32h747.h"
 #include "stm32h747_regs.h"
 
 /* The M4's clock: HSI 64 MHz at reset (RM0399 8.5.2). A host that sets up
@@ -15,12 +19,11 @@
  * before amp_fw_board_init (e.g. 240000000 on a 480 MHz M7). */
 uint32_t SystemCoreClock = 64000000u;
 
-#define TICK_HZ 1000u
 /* Interrupt priorities (4 bits): the doorbell above the tick. */
 #define PRIO_HSEM    0x40u
 #define PRIO_SYSTICK 0x80u
 
-static volatile uint32_t tick_ms;
+static volatile uint32_t ticks;
 static volatile bool doorbell_rung;
 
 static inline void irq_disable(void)
@@ -39,7 +42,7 @@ void amp_fw_board_init(void)
     RCC_C2_AHB4ENR |= RCC_AHB4ENR_HSEMEN;
     (void)RCC_C2_AHB4ENR;  /* read back: the clock is on before the first access */
 
-    SYST_RVR = SystemCoreClock / TICK_HZ - 1u;
+    SYST_RVR = SystemCoreClock / AMP_FW_TICK_HZ - 1u;
     SYST_CVR = 0;
     SCB_SHPR3 = (SCB_SHPR3 & 0x00FFFFFFu) | (PRIO_SYSTICK << 24);
     SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
@@ -54,7 +57,12 @@ void amp_fw_board_init(void)
 
 void SysTick_Handler(void)
 {
-    tick_ms++;
+    ticks++;
+}
+
+uint32_t amp_fw_tick_count(void)
+{
+    return ticks;
 }
 
 void HSEM2_IRQHandler(void)
@@ -99,7 +107,7 @@ bool amp_fw_doorbell_take(void)
 
 int amp_fw_doorbell_wait(int32_t timeout_ms)
 {
-    uint32_t start = tick_ms;
+    uint32_t start = amp_fw_time_ms();
     for (;;) {
         irq_disable();
         if (doorbell_rung) {
@@ -107,7 +115,7 @@ int amp_fw_doorbell_wait(int32_t timeout_ms)
             irq_enable();
             return 0;
         }
-        if (timeout_ms >= 0 && tick_ms - start >= (uint32_t)timeout_ms) {
+        if (timeout_ms >= 0 && amp_fw_time_ms() - start >= (uint32_t)timeout_ms) {
             irq_enable();
             return -AMP_ETIMEDOUT;
         }
@@ -120,19 +128,25 @@ int amp_fw_doorbell_wait(int32_t timeout_ms)
 
 /* ---- Time ---- */
 
-uint32_t amp_fw_time_ms(void)
-{
-    return tick_ms;
-}
+#define SCB_ICSR_PENDSTSET (1u << 26)
 
 uint64_t amp_fw_time_ns(void)
 {
-    uint32_t ms, cvr;
+    uint32_t t, cvr, pending;
     do {
-        ms = tick_ms;
+        t = ticks;
         cvr = SYST_CVR;
-    } while (ms != tick_ms);
+        pending = SCB_ICSR & SCB_ICSR_PENDSTSET;
+    } while (t != ticks);
     uint32_t reload = SYST_RVR + 1u;
-    uint64_t into = (uint64_t)(reload - 1u - cvr) * 1000000u / reload;
-    return (uint64_t)ms * 1000000u + into;
+    /* Interrupts masked across a wrap: the tick is pending, the counter restarted. */
+    if (pending && cvr >= reload / 2u)
+        t++;
+    const uint64_t tick_ns = 1000000000u / AMP_FW_TICK_HZ;
+    return (uint64_t)t * tick_ns + (uint64_t)(reload - 1u - cvr) * tick_ns / reload;
+}
+
+uint32_t amp_fw_time_ms(void)
+{
+    return (uint32_t)(amp_fw_time_ns() / 1000000u);
 }

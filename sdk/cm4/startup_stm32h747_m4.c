@@ -8,14 +8,12 @@
  * host may have written into it before releasing the core.
  */
 #include "amp_fw.h"
+#include "amp_fw_stm32h747.h"
 #include "stm32h747_regs.h"
 
 extern uint32_t __stack_top[];
 extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
 
-void Reset_Handler(void);
-void Default_Handler(void);
-void amp_fw_board_init(void);
 
 /* Every handler is weak: a firmware overrides it by defining the name. */
 #define WEAK_HANDLER(name) void name(void) __attribute__((weak, alias("Default_Handler")))

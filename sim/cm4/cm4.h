@@ -42,9 +42,7 @@
 
 enum cm4_stop {
     STOP_NONE = 0,   /* uc_emu_stop from the waker: look at the events */
-    STOP_SLEEP,      /* WFE executed (pc after it); WFI ends a run with no reason */
-    STOP_EXC_RETURN, /* a branch to an EXC_RETURN value */
-    STOP_SVC,        /* SVC executed (pc = after it) */
+    STOP_SLEEP,      /* WFE, SLEEPONEXIT (pc: where to go on); WFI ends a run with no reason */
     STOP_FAULT,      /* the core stops: crash_reason says why */
     STOP_EVENT,      /* a device needs the run loop (pending changed, SysTick reprogrammed) */
 };
@@ -56,13 +54,13 @@ struct cm4 {
 
     /* What made emulation stop, set from hooks. */
     enum cm4_stop stop;
-    uint32_t stop_pc;            /* EXC_RETURN: the value */
     uint32_t block_pc, block_size; /* the translated block running (for fault reports) */
     bool fault_in_block;         /* the pc is only known to the block */
     char crash[320];
 
     int masked_exc;              /* pending, masked by PRIMASK/BASEPRI when the run began */
-    atomic_int want_stop;        /* stop at the next block (see cm4_want_loop) */
+    atomic_int want_stop;
+    atomic_uint fired;           /* from the waker: 1 doorbell, 2 timer */        /* stop at the next block (see cm4_want_loop) */
 
     /* NVIC and system exceptions. */
     uint32_t nvic_enabled[NVIC_WORDS];

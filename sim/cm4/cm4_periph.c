@@ -27,10 +27,17 @@ void cm4_irq_lines(struct cm4 *c)
         c->nvic_pending[IRQ_HSEM2 / 32] |= 1u << (IRQ_HSEM2 % 32);
 }
 
+/* Something may now be pending and enabled: let the run loop decide. */
 static void pending_changed(struct cm4 *c)
 {
     cm4_irq_lines(c);
-    cm4_want_loop(c);
+    bool any = false;
+    for (unsigned i = 0; i < NVIC_WORDS && !any; i++)
+        any = (c->nvic_pending[i] & c->nvic_enabled[i]) != 0;
+    for (int e = EXC_NMI; e < EXC_IRQ0 && !any; e++)
+        any = c->sys_pending[e];
+    if (any)
+        cm4_want_loop(c);
 }
 
 /* ---- SysTick (B3.3): CLKSOURCE 1 = processor clock, 0 = HCLK/8 (RM0399). ---- */

@@ -233,9 +233,9 @@ static bool on_bad_access(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
     (void)value;
     if ((type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT) &&
         exc_return_value(addr)) {
-        c->stop = STOP_EXC_RETURN;
-        c->stop_pc = (uint32_t)addr;
-        return false;
+        cm4_fault(c, "branch to EXC_RETURN value 0x%08" PRIx64 " outside an exception handler",
+                  addr | 1u);
+        die(c);
     }
     c->fault_in_block = true;
     if (type == UC_MEM_WRITE_PROT && addr >= regions[0].da &&
@@ -247,7 +247,7 @@ static bool on_bad_access(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
     else
         cm4_fault(c, "%s 0x%08" PRIx64 " (no memory or peripheral modelled there)",
                   access_name(type), addr);
-    return false;
+    die(c);
 }
 
 static uint16_t half_at(uint32_t da)
@@ -257,15 +257,69 @@ static uint16_t half_at(uint32_t da)
 }
 
 static bool takes(struct cm4 *c, int e, bool with_primask);
+static int best_pending(struct cm4 *c);
+static void sleep_until_event(struct cm4 *c);
+static bool exception_entry(struct cm4 *c, int e, uint32_t return_pc);
+static bool exception_return(struct cm4 *c, uint32_t value, bool *to_thread);
+static void take_events(struct cm4 *c, bool read_all);
 
-/* WFE (QEMU runs it as YIELD, reported as an invalid instruction): sleep. */
-static void on_wfe(struct cm4 *c, uint32_t pc_after)
+/*
+ * Take the best pending exception if it preempts, from inside a hook: the
+ * registers and pc are written there and unicorn goes on at the handler
+ * without leaving uc_emu_start (each start costs ~12 us in 2.0.1: it
+ * retranslates the first block), so an interrupt costs no restart.
+ */
+static void preempt_in_hook(struct cm4 *c, uint32_t return_pc)
 {
-    if (c->stop == STOP_FAULT)
-        return;
-    c->stop = STOP_SLEEP;
-    c->stop_pc = pc_after;
-    uc_emu_stop(c->uc);
+    int e = best_pending(c);
+    if (takes(c, e, true)) {
+        if (!exception_entry(c, e, return_pc))
+            die(c);
+        e = best_pending(c);
+    }
+    c->masked_exc = takes(c, e, false) ? e : 0;
+}
+
+/* WFE, SLEEPONEXIT: sleep right here in the hook, then go on at resume_pc
+ * (or the handler of what woke us). */
+static void sleep_in_hook(struct cm4 *c, uint32_t resume_pc)
+{
+    sleep_until_event(c);
+    preempt_in_hook(c, resume_pc);
+}
+
+/*
+ * Memory barriers. Single-threaded TCG drops DMB/DSB, but the host side is
+ * another process on another CPU: x86 may let a later load pass an earlier
+ * store, which loses wake-ups in the vring protocol (arm notifications,
+ * re-check the ring). A code hook on each barrier in flash fences for it.
+ */
+static void on_barrier(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    (void)uc;
+    (void)addr;
+    (void)size;
+    (void)user;
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+static int hook_barriers(struct cm4 *c)
+{
+    const struct region *f = &regions[0];
+    unsigned n = 0;
+    for (uint32_t off = 0; off + 4 <= f->size; off += 2) {
+        uint16_t h1 = (uint16_t)(f->host[off] | f->host[off + 1] << 8);
+        uint16_t h2 = (uint16_t)(f->host[off + 2] | f->host[off + 3] << 8);
+        /* DSB 0xF3BF 0x8F4x, DMB 0xF3BF 0x8F5x (ARMv7-M A7.7.33, A7.7.34) */
+        if (h1 != 0xF3BF || (h2 & 0xFFE0u) != 0x8F40u)
+            continue;
+        uc_hook h;
+        uint64_t a = f->da + off;
+        if (uc_hook_add(c->uc, &h, UC_HOOK_CODE, (void *)on_barrier, c, a, a) != UC_ERR_OK ||
+            ++n > 4096)
+            return -1;
+    }
+    return 0;
 }
 
 /*
@@ -276,12 +330,25 @@ static void on_wfe(struct cm4 *c, uint32_t pc_after)
 static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
     struct cm4 *c = user;
+    (void)uc;
     c->block_pc = (uint32_t)addr;
     c->block_size = size;
-    if (atomic_load_explicit(&c->want_stop, memory_order_relaxed))
-        uc_emu_stop(uc);
-    else if (c->masked_exc && takes(c, c->masked_exc, true))
-        uc_emu_stop(uc);  /* cpsie / msr basepri unmasked it (they end a block) */
+    if (c->stop == STOP_FAULT)
+        die(c);  /* found by a device model, which cannot stop the core itself */
+    if (c->stop == STOP_SLEEP) {  /* SLEEPONEXIT, decided at the exception return */
+        c->stop = STOP_NONE;
+        sleep_in_hook(c, (uint32_t)addr);
+        return;
+    }
+    bool unmasked = c->masked_exc && takes(c, c->masked_exc, true);
+    if (!unmasked && !atomic_load_explicit(&c->want_stop, memory_order_relaxed))
+        return;
+    /* A doorbell, a tick, a device change, or cpsie / msr basepri (they end a
+     * block): the block has not started, so it is where the handler returns. */
+    if (c->stop == STOP_EVENT)
+        c->stop = STOP_NONE;
+    take_events(c, false);
+    preempt_in_hook(c, (uint32_t)addr);
 }
 
 static void on_intr(uc_engine *uc, uint32_t intno, void *user)
@@ -289,17 +356,26 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *user)
     struct cm4 *c = user;
     uint32_t pc = cm4_reg(c, UC_ARM_REG_PC);
     switch (intno) {
-    case 2: /* EXCP_SWI: pc is after the SVC */
-        if (c->stop != STOP_FAULT)
-            c->stop = STOP_SVC;
-        uc_emu_stop(uc);
+    case 2: /* EXCP_SWI: pc is after the SVC, which is taken at once */
+        c->sys_pending[EXC_SVCALL] = true;
+        if (!takes(c, EXC_SVCALL, true)) {
+            cm4_fault(c, "SVC at a priority that cannot take SVCall (escalates to HardFault)");
+            die(c);
+        }
+        preempt_in_hook(c, pc);
         return;
     case 3: /* EXCP_PREFETCH_ABORT */
     case 8: /* EXCP_EXCEPTION_EXIT */
         if (exc_return_value(pc)) {
-            c->stop = STOP_EXC_RETURN;
-            c->stop_pc = pc;
-            uc_emu_stop(uc);
+            bool to_thread = false;
+            if (!exception_return(c, pc, &to_thread))
+                die(c);
+            if (to_thread && (c->scr & 2u)) {  /* SLEEPONEXIT */
+                c->stop = STOP_SLEEP;
+                atomic_store(&c->want_stop, 1);
+                return;
+            }
+            preempt_in_hook(c, cm4_reg(c, UC_ARM_REG_PC));  /* tail-chaining */
             return;
         }
         cm4_fault(c, "instruction fetch from 0x%08x (not executable)", pc);
@@ -320,7 +396,8 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *user)
         cm4_fault(c, "processor exception %u", intno);
         break;
     }
-    uc_emu_stop(uc);
+    (void)uc;
+    die(c);
 }
 
 static bool on_invalid_insn(uc_engine *uc, void *user)
@@ -331,14 +408,14 @@ static bool on_invalid_insn(uc_engine *uc, void *user)
     uint32_t pc = cm4_reg(c, UC_ARM_REG_PC);
     if (!(mode & UC_MODE_THUMB)) {
         cm4_fault(c, "branch to 0x%08x without the Thumb bit (INVSTATE)", pc);
-        return false;
+        die(c);
     }
     /* QEMU reports YIELD and WFE it does not implement this way, pc after them. */
     uint16_t prev = half_at(pc - 2);
     if (prev == 0xBF10) /* YIELD: a hint, nothing to do */
         return true;
     if (prev == 0xBF20 || (half_at(pc - 4) == 0xF3AF && prev == 0x8002)) {
-        on_wfe(c, pc);
+        sleep_in_hook(c, pc);  /* WFE, as WFI (no event register modelled) */
         return true;
     }
     uint16_t insn = half_at(pc);
@@ -346,7 +423,7 @@ static bool on_invalid_insn(uc_engine *uc, void *user)
         cm4_fault(c, "undefined instruction 0x%04x%04x", insn, half_at(pc + 2));
     else
         cm4_fault(c, "undefined instruction 0x%04x", insn);
-    return false;
+    die(c);
 }
 
 /* ---- Exceptions (ARMv7-M B1.5.6 entry, B1.5.8 return) ---- */
@@ -520,21 +597,37 @@ static bool exception_return(struct cm4 *c, uint32_t value, bool *to_thread)
 
 /* ---- Events: doorbells and SysTick ---- */
 
-static uint64_t armed_deadline;
+static uint64_t armed_deadline;  /* what timer_fd is set to (0: disarmed) */
 
-static void take_events(struct cm4 *c)
+static void set_timer(struct cm4 *c, uint64_t deadline)
+{
+    if (deadline != armed_deadline) {
+        cm4_arm_timer(c, deadline);
+        armed_deadline = deadline;
+    }
+}
+
+static void drain(int fd)
+{
+    uint64_t count;
+    ssize_t n = read(fd, &count, sizeof count);
+    (void)n;
+}
+
+/* Look at doorbells and SysTick. The waker says which descriptors fired, so
+ * an idle loop makes no system calls for them. */
+static void take_events(struct cm4 *c, bool read_all)
 {
     atomic_store(&c->want_stop, 0);
-    uint64_t count;
-    if (read(c->doorbell_in, &count, sizeof count) == (ssize_t)sizeof count)
-        cm4_hsem_host_free(c, 0);
-    if (read(c->timer_fd, &count, sizeof count) == (ssize_t)sizeof count)
-        armed_deadline = 0;
-    uint64_t next = cm4_systick_update(c, cm4_now_ns());
-    if (next != armed_deadline) {
-        cm4_arm_timer(c, next);
-        armed_deadline = next;
+    unsigned fired = atomic_exchange(&c->fired, 0) | (read_all ? 3u : 0u);
+    if (fired & 1u) {
+        uint64_t count;
+        if (read(c->doorbell_in, &count, sizeof count) == (ssize_t)sizeof count)
+            cm4_hsem_host_free(c, 0);
     }
+    if (fired & 2u)
+        drain(c->timer_fd);
+    set_timer(c, cm4_systick_update(c, cm4_now_ns()));
     cm4_irq_lines(c);
 }
 
@@ -545,8 +638,14 @@ static void *waker(void *arg)
     struct cm4 *c = arg;
     for (;;) {
         struct epoll_event ev[2];
-        if (epoll_wait(c->waker_epoll, ev, 2, -1) > 0)
+        int n = epoll_wait(c->waker_epoll, ev, 2, -1);
+        unsigned fired = 0;
+        for (int i = 0; i < n; i++)
+            fired |= ev[i].data.fd == c->doorbell_in ? 1u : 2u;
+        if (fired) {
+            atomic_fetch_or(&c->fired, fired);
             atomic_store(&c->want_stop, 1);
+        }
     }
     return NULL;
 }
@@ -571,15 +670,28 @@ static int start_waker(struct cm4 *c)
     return rc == 0 ? 0 : -1;
 }
 
-/* WFI: sleep until an exception could preempt (PRIMASK does not keep us asleep). */
+/* WFI: sleep until an exception could preempt (PRIMASK does not keep us
+ * asleep). The timer is disarmed meanwhile (poll's timeout serves), so the
+ * waker does not wake for ticks nobody needs it to stop. */
 static void sleep_until_event(struct cm4 *c)
 {
     for (;;) {
-        take_events(c);
+        take_events(c, false);
         if (takes(c, best_pending(c), false))
             return;
-        struct pollfd pfd[2] = { { c->doorbell_in, POLLIN, 0 }, { c->timer_fd, POLLIN, 0 } };
-        poll(pfd, 2, -1);
+        uint64_t next = armed_deadline;
+        set_timer(c, 0);
+        struct pollfd pfd = { c->doorbell_in, POLLIN, 0 };
+        struct timespec ts, *tsp = NULL;
+        if (next) {
+            uint64_t now = cm4_now_ns(), left = next > now ? next - now : 0;
+            ts.tv_sec = (time_t)(left / 1000000000u);
+            ts.tv_nsec = (long)(left % 1000000000u);
+            tsp = &ts;
+        }
+        ppoll(&pfd, 1, tsp, NULL);
+        if (pfd.revents)
+            atomic_fetch_or(&c->fired, 1u);
     }
 }
 
@@ -636,7 +748,8 @@ static int setup(struct cm4 *c, uint32_t boot)
     if (uc_hook_add(c->uc, &h, UC_HOOK_MEM_INVALID, (void *)on_bad_access, c, 1, 0) ||
         uc_hook_add(c->uc, &h, UC_HOOK_INTR, (void *)on_intr, c, 1, 0) ||
         uc_hook_add(c->uc, &h, UC_HOOK_INSN_INVALID, (void *)on_invalid_insn, c, 1, 0) ||
-        uc_hook_add(c->uc, &h, UC_HOOK_BLOCK, (void *)on_block, c, 1, 0))
+        uc_hook_add(c->uc, &h, UC_HOOK_BLOCK, (void *)on_block, c, 1, 0) ||
+        hook_barriers(c) != 0)
         return fail("unicorn", "cannot add hooks");
     c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (c->timer_fd < 0)
@@ -669,43 +782,25 @@ static int setup(struct cm4 *c, uint32_t boot)
 static _Noreturn void run(struct cm4 *c)
 {
     bool sleeping = false;
+    take_events(c, true);  /* a doorbell rung before the waker ran */
     for (;;) {
-        take_events(c);
+        take_events(c, false);
         if (sleeping) {
             sleep_until_event(c);
             sleeping = false;
         }
-        int e = best_pending(c);
-        if (takes(c, e, true)) {
-            if (!exception_entry(c, e, cm4_reg(c, UC_ARM_REG_PC)))
-                die(c);
-            e = best_pending(c);
-        }
-        /* Pending but masked (PRIMASK, BASEPRI): watch for the unmasking. */
-        c->masked_exc = takes(c, e, false) ? e : 0;
         c->stop = STOP_NONE;
+        /* Pending but masked (PRIMASK, BASEPRI): the block hook watches for
+         * the unmasking. */
+        preempt_in_hook(c, cm4_reg(c, UC_ARM_REG_PC));
+        if (c->stop == STOP_FAULT)
+            die(c);
         uc_err err = uc_emu_start(c->uc, cm4_reg(c, UC_ARM_REG_PC) | 1u, 0, 0, 0);
         switch (c->stop) {
         case STOP_FAULT:
             die(c);
-        case STOP_SLEEP:  /* WFE; pc is after it */
+        case STOP_SLEEP:  /* WFE, or SLEEPONEXIT; pc is where to go on */
             sleeping = true;
-            continue;
-        case STOP_EXC_RETURN: {
-            bool to_thread = false;
-            if (!exception_return(c, c->stop_pc, &to_thread))
-                die(c);
-            if (to_thread && (c->scr & 2u))  /* SLEEPONEXIT */
-                sleeping = true;
-            continue;
-        }
-        case STOP_SVC:
-            c->sys_pending[EXC_SVCALL] = true;
-            if (!takes(c, EXC_SVCALL, true)) {
-                cm4_fault(c, "SVC at a priority that cannot take SVCall (escalates to "
-                          "HardFault)");
-                die(c);
-            }
             continue;
         case STOP_NONE:
             /* WFI halts the emulator: it returns with the pc after it (the
