@@ -28,6 +28,7 @@ bench: deps bench-build
 	    --results $(BENCH_DIR)/results.json
 	gnuplot -e "dir='$(BENCH_DIR)'" bench/latency.gp
 	@echo "wrote $(BENCH_DIR)/latency.png"
+	@$(MAKE) --no-print-directory bench-cm4
 
 bench-smoke: bench-build
 	$(BENCH_BIN) --smoke --firmware $(BENCH_FW) --out $(BENCH_DIR)/smoke

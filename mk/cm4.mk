@@ -24,8 +24,15 @@ $(BUILD)/fw-cm4/%.o: %.c
 $(BUILD)/firmware/%.elf: $(BUILD)/fw-cm4/firmware/%.o $(CM4_FW_COMMON_OBJS) $(AMP_M4_LDSCRIPT)
 	@mkdir -p $(@D)
 	@echo "  LD-M4FW $@"; $(AMP_M4_CC) $(AMP_M4_CFLAGS) $(AMP_M4_LDFLAGS) $< $(CM4_FW_COMMON_OBJS) \
-	    $(AMP_M4_LIBS) -o $@
+	    $(AMP_M4_LIBS) -Wl,-Map=$(@:.elf=.map) -o $@
 .SECONDARY: $(CM4_FW_COMMON_OBJS) $(CM4_FIRMWARE_SRCS:firmware/%.c=$(BUILD)/fw-cm4/firmware/%.o)
+
+# make footprint: the linked M4 virtual_uart.elf and the core library's share.
+.PHONY: footprint-m4
+footprint-m4: $(BUILD)/firmware/virtual_uart.elf
+	$(PYTHON) tools/footprint_m4.py --size $(ARM_SIZE) --elf $< --map $(<:.elf=.map) \
+	    --json $(BUILD)/footprint-m4.json
+footprint: footprint-m4
 
 .PHONY: cm4
 cm4: $(SIMCORE_CM4) $(CM4_FIRMWARE)
@@ -38,6 +45,11 @@ $(BUILD)/python/amp-simcore-cm4: $(SIMCORE_CM4)
 	@mkdir -p $(@D)
 	cp -f $< $@
 python: $(BUILD)/python/amp-simcore-cm4
+install-python: install-python-cm4
+.PHONY: install-python-cm4
+install-python-cm4: $(BUILD)/python/amp-simcore-cm4
+	@dir='$(DESTDIR)$(PY_PLATLIB)'; echo "  INSTALL $$dir/amp-simcore-cm4"; \
+	install -d "$$dir" && install -m 0755 $< "$$dir/amp-simcore-cm4"
 
 # ---- Python tests on both core types: tests/python runs against the M4
 # images (mk/python.mk); here again against the native ones.
@@ -67,3 +79,12 @@ $(BUILD)/firmware/%.bin: $(BUILD)/firmware/%.elf
 	@echo "  BIN     $@"; $(ARM_OBJCOPY) -O binary -j .isr_vector -j .text -j .rodata \
 	    -j .ARM.exidx -j .data $< $@
 test-c: $(CM4_TEST_FW) $(BUILD)/firmware/virtual_uart.bin
+
+# ---- make bench: the emulated M4 beside the native core, in the same run
+# (mk/bench.mk measures the native one first and then runs this).
+BENCH_CM4_FW := $(BUILD)/firmware/bench.elf
+.PHONY: bench-cm4
+bench-cm4: bench-build $(BENCH_CM4_FW) $(SIMCORE_CM4)
+	$(BENCH_BIN) --firmware $(BENCH_CM4_FW) --out $(BENCH_DIR)/cm4 $(BENCH_ARGS)
+	$(PYTHON) tools/bench_cm4.py $(BENCH_DIR)/results.json $(BENCH_DIR)/cm4/results.json \
+	    $(BENCH_DIR)/cm4-vs-native.json
