@@ -5,7 +5,7 @@
 
 SIMCORE_CM4 := $(BUILD)/bin/amp-simcore-cm4
 CM4_CORE_SRCS := $(sort $(wildcard sim/cm4/*.c))
-$(SIMCORE_CM4): $(CM4_CORE_SRCS) sim/cm4/cm4.h
+$(SIMCORE_CM4): $(CM4_CORE_SRCS) sim/cm4/cm4.h sim/core_args.h
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"; $(CC) $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIE -pie $(CM4_CORE_SRCS) \
 	    -o $@ -lunicorn -lpthread

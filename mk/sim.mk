@@ -25,7 +25,7 @@ SAN_TEST_LIBS := $(BUILD)/san/libamp-sim.a $(SAN_TEST_LIBS)
 
 # ---- The simulated core: an ordinary PIE, far from the board's addresses.
 SIMCORE := $(BUILD)/bin/amp-simcore
-$(SIMCORE): sim/simcore/simcore.c
+$(SIMCORE): sim/simcore/simcore.c sim/core_args.h
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"; $(CC) $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIE -pie $< -o $@
 

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cm4.h"
+#include "../core_args.h"
 
 #define FD_DOORBELL_IN  3
 #define FD_DOORBELL_OUT 4
@@ -822,25 +823,11 @@ static _Noreturn void run(struct cm4 *c)
 
 int main(int argc, char **argv)
 {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-        return fail("prctl", strerror(errno));
-    if (argc < 2 || argc > 3)
-        return fail("usage", "amp-simcore-cm4 <boot address> [<host pid>]");
-    if (argc == 3) {
-        char *end;
-        errno = 0;
-        long host = strtol(argv[2], &end, 10);
-        if (errno || *end || host <= 0)
-            return fail("bad host pid", argv[2]);
-        if (getppid() != (pid_t)host)
-            return fail("host", "already gone");
-    }
-    char *end;
-    errno = 0;
-    unsigned long long boot = strtoull(argv[1], &end, 0);
-    if (errno || *end || argv[1][0] == '\0' || boot > 0xFFFFFFFFull)
-        return fail("bad boot address", argv[1]);
-    int rc = setup(&core, (uint32_t)boot);
+    unsigned long long boot;
+    int rc = core_args(argc, argv, "amp-simcore-cm4", "bad boot address", 0xFFFFFFFFull, &boot);
+    if (rc)
+        return rc;
+    rc = setup(&core, (uint32_t)boot);
     if (rc)
         return rc;
     run(&core);
