@@ -45,11 +45,7 @@ $(BUILD)/python/amp-simcore-cm4: $(SIMCORE_CM4)
 	@mkdir -p $(@D)
 	cp -f $< $@
 python: $(BUILD)/python/amp-simcore-cm4
-install-python: install-python-cm4
-.PHONY: install-python-cm4
-install-python-cm4: $(BUILD)/python/amp-simcore-cm4
-	@dir='$(DESTDIR)$(PY_PLATLIB)'; echo "  INSTALL $$dir/amp-simcore-cm4"; \
-	install -d "$$dir" && install -m 0755 $< "$$dir/amp-simcore-cm4"
+# make install puts amp-simcore-cm4 beside amp-simcore (LIBEXEC_PROGRAMS, mk/zinstall.mk).
 
 # ---- Python tests on both core types: tests/python runs against the M4
 # images (mk/python.mk); here again against the native ones.
@@ -62,8 +58,11 @@ $(PY_TEST_FIRMWARE_CM4): $(BUILD)/fw-cm4/tests/python/firmware/ns_probe.o $(CM4_
 test-python: $(PY_TEST_FIRMWARE_CM4) $(BUILD)/python/amp-simcore-cm4 cm4
 
 .PHONY: test-python-native
-test-python-native: python $(FIRMWARE) $(PY_TEST_FIRMWARE)
-	$(PY_TEST_ENV) AMP_TEST_CORE=native $(PYTHON) tests/python/run.py
+# (mk/python.mk and mk/sim.mk are read after this file: name the files here.)
+CM4_NATIVE_TEST_FW := $(CM4_FIRMWARE_SRCS:firmware/%.c=$(BUILD)/firmware/%-x86_64.elf) \
+    $(patsubst tests/python/firmware/%.c,$(BUILD)/tests/python/%.elf,$(wildcard tests/python/firmware/*.c))
+test-python-native: python $(CM4_NATIVE_TEST_FW)
+	@$(RUN_SUITE) python-native env $(PY_TEST_ENV) AMP_TEST_CORE=native $(PYTHON) tests/python/run.py
 test: test-python-native
 
 # ---- C tests of the M4 core: a test firmware, and the chip's flash image

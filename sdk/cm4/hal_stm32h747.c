@@ -47,7 +47,8 @@ void amp_fw_board_init(void)
     SCB_SHPR3 = (SCB_SHPR3 & 0x00FFFFFFu) | (PRIO_SYSTICK << 24);
     SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
 
-    HSEM_C2ICR = 1u << HSEM_ID_TO_REMOTE;
+    /* A doorbell the host rang before we got here stays pending (C2ISR): the
+     * interrupt comes as soon as it is enabled. */
     HSEM_C2IER |= 1u << HSEM_ID_TO_REMOTE;
     NVIC_IPR8(HSEM2_IRQn) = PRIO_HSEM;
     NVIC_ICPR(HSEM2_IRQn / 32) = 1u << (HSEM2_IRQn % 32);

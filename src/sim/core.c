@@ -26,7 +26,7 @@ extern char **environ;
 /* Lowest descriptor the child may use while shuffling into 3..7. */
 #define CHILD_FD_SCRATCH 16
 
-/* Why the core ended: its own line on the reason pipe, else its wait status. */
+/* The core's own line on the reason pipe (amp-simcore-cm4 writes one), if any. */
 static void read_reason(struct amp_sim_board *board)
 {
     size_t n = 0;
@@ -44,16 +44,6 @@ static void read_reason(struct amp_sim_board *board)
     while (n && (board->crash_reason[n - 1] == '\n' || board->crash_reason[n - 1] == '\0'))
         n--;
     board->crash_reason[n] = '\0';
-    if (n)
-        return;
-    if (board->core_code == CLD_EXITED)
-        snprintf(board->crash_reason, sizeof board->crash_reason, "exited with status %d",
-                 board->core_status);
-    else if (board->core_code == CLD_KILLED || board->core_code == CLD_DUMPED)
-        snprintf(board->crash_reason, sizeof board->crash_reason, "killed by signal %d (%s)",
-                 board->core_status, strsignal(board->core_status));
-    else
-        snprintf(board->crash_reason, sizeof board->crash_reason, "ended");
 }
 
 static void forget_core(struct amp_sim_board *board)
@@ -83,8 +73,8 @@ bool sim_core_check(struct amp_sim_board *board)
         return false;  /* still running */
     /* Ended on its own, or reaped behind our back (ECHILD): gone either way. */
     board->core_died = true;
-    board->core_status = rc == 0 ? info.si_status : -1;
     board->core_code = rc == 0 ? info.si_code : 0;
+    board->core_status = rc == 0 ? info.si_status : -1;
     read_reason(board);
     forget_core(board);
     return true;
@@ -196,10 +186,11 @@ static int sim_start(void *ctx, uint64_t entry)
         CPU_SET(board->cpu, &cpus);
     }
 
-    /* Stale doorbells from an earlier run would only be spurious wake-ups. */
+    /* A stale doorbell of the core's would only be a spurious wake-up for us.
+     * The host's stays: it may be this boot's, rung while shared memory was
+     * set up before the core runs (like a pending interrupt; rpmsg-lite's
+     * remote waits for it as its link-up). */
     uint64_t junk;
-    while (read(board->to_core_fd, &junk, sizeof junk) > 0)
-        ;
     while (read(board->to_host_fd, &junk, sizeof junk) > 0)
         ;
 
@@ -258,6 +249,7 @@ static int sim_start(void *ctx, uint64_t entry)
     board->pidfd = pidfd;
     board->reason_fd = reason[0];
     board->core_died = false;
+    board->core_code = 0;
     board->core_status = 0;
     board->polls = 0;
     struct epoll_event ev = { .events = EPOLLIN, .data.fd = pidfd };
@@ -291,18 +283,31 @@ const struct amp_rproc_board_ops sim_board_ops = {
     .host_table = sim_host_table,
 };
 
-const char *amp_sim_crash_reason(struct amp_sim_board *board)
-{
-    if (!board)
-        return "";
-    sim_core_check(board);
-    return board->core_died ? board->crash_reason : "";
-}
-
 int amp_sim_core_pid(struct amp_sim_board *board)
 {
     if (!board)
         return -1;
     sim_core_check(board);
     return board->pid > 0 ? (int)board->pid : -1;
+}
+
+int amp_sim_crash_reason(struct amp_sim_board *board, char *buf, size_t len)
+{
+    if (!board || !buf || len == 0)
+        return -AMP_EINVAL;
+    buf[0] = '\0';
+    sim_core_check(board);
+    if (!board->core_died)
+        return 0;
+    int n;
+    if (board->crash_reason[0])
+        n = snprintf(buf, len, "%s", board->crash_reason);  /* the core said why */
+    else if (board->core_code == CLD_EXITED)
+        n = snprintf(buf, len, "the firmware exited with status %d", board->core_status);
+    else if (board->core_code == CLD_KILLED || board->core_code == CLD_DUMPED)
+        n = snprintf(buf, len, "killed by signal %d (SIG%s)", board->core_status,
+                     sigabbrev_np(board->core_status) ? sigabbrev_np(board->core_status) : "?");
+    else
+        n = snprintf(buf, len, "ended (how is unknown)");
+    return n < 0 ? -AMP_EIO : (int)((size_t)n < len ? (size_t)n : len - 1);
 }

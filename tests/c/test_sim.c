@@ -29,6 +29,8 @@
 #include "amp/sim.h"
 
 #define SERVE_TIMEOUT_MS 5000
+/* Room for a crash reason (the emulated M4's are about 150 bytes). */
+#define SIM_REASON_LEN 320
 /* The issue asks for 100 ms; the assertion leaves room for a loaded machine. */
 #define CRASH_BOUND_MS 1000
 
@@ -478,7 +480,7 @@ static void test_fault_crash_and_restart(void **state)
     assert_int_equal(wait_for_death(fx, CRASH_BOUND_MS), -AMP_ENODEV);
     assert_int_equal(amp_rproc_state(fx->rp), AMP_RPROC_CRASHED);
     uint64_t us = now_us() - t0;
-    print_message("    crash (SIGSEGV) seen as CRASHED after %.3f ms\n", (double)us / 1000.0);
+    print_message("    crash seen as CRASHED after %.3f ms\n", (double)us / 1000.0);
     assert_true(us < CRASH_BOUND_MS * 1000u);
     assert_true(process_gone(pid));
     assert_int_equal(amp_sim_core_pid(fx->board), -1);
@@ -488,7 +490,8 @@ static void test_fault_crash_and_restart(void **state)
     fx_trace(fx, trace, sizeof trace);
     assert_string_equal(trace, "fault: up\nfault: crashing\n");
     /* Why, in words a developer can act on. */
-    const char *why = amp_sim_crash_reason(fx->board);
+    char why[SIM_REASON_LEN];
+    assert_true(amp_sim_crash_reason(fx->board, why, sizeof why) > 0);
     print_message("    reason: %s\n", why);
     if (on_cm4) {
         assert_non_null(strstr(why, "write to 0x40021000 (no memory or peripheral modelled there)"));
@@ -496,7 +499,7 @@ static void test_fault_crash_and_restart(void **state)
         assert_non_null(strstr(why, ", sp 0x1000"));
         assert_non_null(strstr(why, "xPSR 0x"));
     } else {
-        assert_non_null(strstr(why, "killed by signal 11"));
+        assert_non_null(strstr(why, "killed by signal 11 (SIGSEGV)"));
     }
 
     /* It boots again, and a clean exit counts as a crash too. Watch it the
@@ -518,8 +521,8 @@ static void test_fault_crash_and_restart(void **state)
     us = now_us() - t0;
     print_message("    exit seen as CRASHED after %.3f ms (notify fd)\n", (double)us / 1000.0);
     assert_int_equal(st, AMP_RPROC_CRASHED);
-    assert_non_null(strstr(amp_sim_crash_reason(fx->board),
-                           on_cm4 ? "bkpt #1 at pc 0x081" : "exited with status 3"));
+    assert_true(amp_sim_crash_reason(fx->board, why, sizeof why) > 0);
+    assert_non_null(strstr(why, on_cm4 ? "bkpt #1 at pc 0x081" : "exited with status 3"));
     /* With the core gone and acknowledged (a doorbell it rang just before
      * dying may still be pending), the notify fd is quiet. */
     amp_sim_ack(fx->board);
@@ -534,7 +537,8 @@ static void test_fault_crash_and_restart(void **state)
     assert_int_equal(amp_rproc_stop(fx->rp), 0);
     assert_true(process_gone(pid));
     assert_int_equal(amp_rproc_state(fx->rp), AMP_RPROC_STOPPED);
-    assert_string_equal(amp_sim_crash_reason(fx->board), "");  /* stopped, not crashed */
+    assert_int_equal(amp_sim_crash_reason(fx->board, why, sizeof why), 0);  /* stopped */
+    assert_string_equal(why, "");
     fx_free(fx);
 }
 
@@ -1195,7 +1199,8 @@ static void test_cm4_faults_name_pc(void **state)
                                         SERVE_TIMEOUT_MS), (int)strlen(cases[i].cmd));
         assert_int_equal(wait_for_death(fx, CRASH_BOUND_MS), -AMP_ENODEV);
         assert_int_equal(amp_rproc_state(fx->rp), AMP_RPROC_CRASHED);
-        const char *why = amp_sim_crash_reason(fx->board);
+        char why[SIM_REASON_LEN];
+        assert_true(amp_sim_crash_reason(fx->board, why, sizeof why) > 0);
         print_message("    %s: %s\n", cases[i].cmd, why);
         assert_non_null(strstr(why, cases[i].expect));
         assert_non_null(strstr(why, "lr 0x"));
@@ -1238,8 +1243,9 @@ static void test_cm4_wfi_wakes_per_doorbell_and_tick(void **state)
     assert_int_equal(probe[0], SLEEPER_MAGIC);
     /* Ticks wake it: the tick count and the wake-ups climb together. */
     assert_true(wait_word(&probe[2], 3, SERVE_TIMEOUT_MS));
+    /* (b0 may count a doorbell the host rang at start, before the firmware
+     * enabled the interrupt: it stays pending in C2ISR, as on the chip.) */
     uint32_t w0 = probe[1], t0 = probe[2], b0 = probe[3];
-    assert_int_equal(b0, 0);
     /* Each doorbell wakes it once more and is seen. */
     for (uint32_t i = 1; i <= 10; i++) {
         fx->p->ops->notify(fx->p->ctx, 0);

@@ -29,6 +29,7 @@ FAULT = os.path.join(FIRMWARE, "fault%s.elf" % _SUFFIX)
 NS_PROBE = os.path.join(BUILD, "tests", "python", "ns_probe%s.elf" % ("" if _SUFFIX else "-cm4"))
 # Process names of the two core programs (comm is cut at 15 characters).
 CORE_COMMS = ("amp-simcore", "amp-simcore-cm4")
+STREAMER = os.path.join(BUILD, "tests", "python", "streamer.elf")
 MODULE_DIR = os.path.dirname(os.path.abspath(openamp.__file__))
 
 BOARD_NAME = "pytest-%d" % os.getpid()
@@ -82,6 +83,30 @@ def core_pid():
     if len(pids) != 1:
         raise AssertionError("expected one amp-simcore child, found %r" % pids)
     return pids[0]
+
+
+class Alarm(Exception):
+    """Raised by the SIGALRM handler of interrupted_after()."""
+
+
+class interrupted_after:
+    """with interrupted_after(0.2): ... - a signal handler raises Alarm in
+    the main thread after that many seconds (as Ctrl-C would)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        def handler(signum, frame):
+            raise Alarm()
+        self.old = signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.old)
+        return False
 
 
 def run_python(code, env=None, timeout=60):
