@@ -38,22 +38,22 @@ $(FP_DIR)/lto-echo.elf: $(FP_DIR)/obj/echo.o $(FP_DIR)/obj/env.o $(FP_LTO_OBJS) 
 	    -Wl,-Map,$(@:.elf=.map) $(filter %.o,$^) -o $@
 FP_IMAGES += $(FP_DIR)/lto-echo.elf
 
-# The Cortex-M4 SDK's virtual_uart.elf (mk/cm4.mk), relinked here with a map.
+# The Cortex-M4 SDK's virtual_uart.elf (mk/cm4.mk links it with a map, at
+# the SDK's -O2): the stack's share is what comes from its src/ objects.
 ifneq ($(AMP_M4_CC),)
-FP_M4_UART := $(FP_DIR)/m4-virtual_uart.elf
-$(FP_M4_UART): $(BUILD)/fw-cm4/firmware/virtual_uart.o $(CM4_FW_COMMON_OBJS) $(AMP_M4_LDSCRIPT)
-	@mkdir -p $(@D)
-	@echo "  LD-M4FW $@"; $(AMP_M4_CC) $(AMP_M4_CFLAGS) $(AMP_M4_LDFLAGS) -Wl,-Map,$(@:.elf=.map) \
-	    $< $(CM4_FW_COMMON_OBJS) $(AMP_M4_LIBS) -o $@
-FP_IMAGES += $(FP_M4_UART)
+FP_M4_UART_MAP := $(BUILD)/firmware/virtual_uart.map
+$(FP_M4_UART_MAP): $(BUILD)/firmware/virtual_uart.elf
+FP_MAPS_EXTRA := $(FP_M4_UART_MAP)
+FP_STACK_DIRS_EXTRA := $(BUILD)/fw-cm4/src
 endif
 
 .PHONY: footprint footprint-images
 footprint-images: $(FP_IMAGES)
-footprint: footprint-images $(CM4_OBJS)
+footprint: footprint-images $(CM4_OBJS) $(FP_MAPS_EXTRA)
 	@echo "  FOOTPRINT $(BUILD)/footprint.json"; $(PYTHON) tools/footprint.py --size $(ARM_SIZE) --objdir $(BUILD)/cm4 \
 	    --remote $(REMOTE_CORE_SRCS:%.c=%.o) --host $(HOST_CORE_SRCS:%.c=%.o) \
 	    --rproc $(CORE_RPROC_SRCS:%.c=%.o) $(CORE_RSC_SRCS:%.c=%.o) src/rpmsg/rpmsg_rsc.o \
-	    --images $(FP_IMAGES:.elf=.map) --stack-dir $(BUILD)/cm4/src \
+	    --images $(FP_IMAGES:.elf=.map) $(FP_MAPS_EXTRA) \
+	    --stack-dir $(BUILD)/cm4/src $(FP_STACK_DIRS_EXTRA) \
 	    --linked-limit $(FOOTPRINT_LIMIT) --out $(BUILD)/footprint.json
 test: footprint-images

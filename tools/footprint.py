@@ -8,7 +8,8 @@
    application and the C library are reported apart. Feature deltas are the
    stack's share of each image minus that of the echo image, function by
    function. An image named lto-* was linked with the stack built -flto: its
-   stack share is the link-time objects'.
+   stack share is the link-time objects'. An SDK's objects (sdk/) count as
+   the environment.
 2. Object sums (as before): .text/.data/.bss of the core's objects per group
    (remote side, host side, remoteproc), whether a program uses them or not.
 
@@ -50,13 +51,18 @@ def read_map(path):
     return placed
 
 
-def kind_of(obj, stack_dir, app):
+def under(path, dirs):
+    return any(path.startswith(os.path.normpath(d) + os.sep) for d in dirs)
+
+
+def kind_of(obj, stack_dirs, app):
     norm = os.path.normpath(obj)
     # With -flto the stack's code comes out of the link-time objects.
-    if norm.startswith(os.path.normpath(stack_dir) + os.sep) or ".ltrans" in norm:
+    if under(norm, stack_dirs) or ".ltrans" in norm:
         return "stack"
     base = os.path.basename(norm)
-    if base == "env.o":
+    # The footprint images' environment, or an SDK's (startup, HAL).
+    if base == "env.o" or "/sdk/" in norm:
         return "env"
     if base == app + ".o":
         return "app"
@@ -74,7 +80,7 @@ def function_of(section):
     return section
 
 
-def image_report(map_path, stack_dir):
+def image_report(map_path, stack_dirs):
     name = os.path.basename(map_path)[:-len(".map")]
     app = name.split("-", 1)[-1]
     placed = read_map(map_path)
@@ -82,12 +88,12 @@ def image_report(map_path, stack_dir):
     objects = {}
     functions = {}
     for obj, secs in placed.items():
-        kind = kind_of(obj, stack_dir, app)
+        kind = kind_of(obj, stack_dirs, app)
         total = sum(secs.values())
         kinds[kind] += total
         if kind == "stack":
-            rel = ("lto.o" if ".ltrans" in obj
-                   else os.path.relpath(obj, os.path.dirname(stack_dir)))
+            home = next((d for d in stack_dirs if under(os.path.normpath(obj), [d])), None)
+            rel = "lto.o" if home is None else os.path.relpath(obj, os.path.dirname(home))
             objects[rel] = total
             for sec, n in secs.items():
                 functions[f"{os.path.basename(rel)}:{function_of(sec)}"] = n
@@ -135,7 +141,8 @@ def main():
     ap.add_argument("--host", nargs="+", required=True)
     ap.add_argument("--rproc", nargs="+", required=True)
     ap.add_argument("--images", nargs="*", default=[], help="map files of linked images")
-    ap.add_argument("--stack-dir", help="objects under here are the stack's")
+    ap.add_argument("--stack-dir", nargs="+", default=[],
+                    help="objects under these directories are the stack's")
     ap.add_argument("--linked-limit", type=int, default=0,
                     help="budget for the echo image's stack share (0: none)")
     ap.add_argument("--out", required=True)
