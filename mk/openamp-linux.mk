@@ -10,6 +10,15 @@ OL_EXAMPLE := $(BUILD)/examples/openamp_linux_echo
 $(BUILD)/host/$(OL_DIR)/%.o: $(OL_DIR)/%.c $(OL_DIR)/openamp_linux.h
 	@mkdir -p $(@D)
 	@echo "  CC      $<"; $(CC) $(HOST_CFLAGS) -I$(OL_DIR) -MMD -MP -c $< -o $@
+$(BUILD)/san/$(OL_DIR)/%.o: $(OL_DIR)/%.c $(OL_DIR)/openamp_linux.h
+	@mkdir -p $(@D)
+	@echo "  CC-SAN  $<"; $(CC) $(SAN_CFLAGS) -I$(OL_DIR) -MMD -MP -c $< -o $@
+$(BUILD)/san/libamp-openamp-linux.a: $(BUILD)/san/$(OL_DIR)/openamp_linux.o
+	@mkdir -p $(@D)
+	@echo "  AR      $@"; $(AR) rcs $@ $^
+# tests/c/test_openamp_linux.c: the platform on its own, in one process pair.
+SAN_TEST_LIBS := $(BUILD)/san/libamp-openamp-linux.a $(SAN_TEST_LIBS)
+$(BUILD)/tests/test_openamp_linux: SAN_CFLAGS += -I$(OL_DIR)
 $(OL_LIB): $(OL_OBJS)
 	@mkdir -p $(@D)
 	@echo "  AR      $@"; $(AR) rcs $@ $^

@@ -36,6 +36,7 @@ struct amp_ol {
     struct amp_rpmsg_device dev;
     bool dev_up;
     bool peer_gone;
+    bool gone_reported;    /* wait returned 0 once after the peer left: -AMP_ENODEV from now */
 };
 
 static void errmsg_set(char *buf, size_t len, const char *fmt, ...)
@@ -90,11 +91,19 @@ static bool drain(struct amp_ol *ol)
     }
 }
 
+/* A peer that leaves writes its last messages (an NS destroy, say), kicks and
+ * closes: kick and EOF can arrive in one wake-up. The first wait that finds the
+ * peer gone returns 0 so the caller polls the rings once more; the next one
+ * reports -AMP_ENODEV. */
 static int ol_wait(void *ctx, int32_t timeout_ms)
 {
     struct amp_ol *ol = ctx;
-    if (ol->peer_gone)
-        return -AMP_ENODEV;
+    if (ol->peer_gone) {
+        if (ol->gone_reported)
+            return -AMP_ENODEV;
+        ol->gone_reported = true;
+        return 0;
+    }
     struct pollfd pfd = { .fd = ol->sock, .events = POLLIN };
     int rc = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
     if (rc < 0)
@@ -102,8 +111,8 @@ static int ol_wait(void *ctx, int32_t timeout_ms)
     if (rc == 0)
         return -AMP_ETIMEDOUT;
     if (!drain(ol) || (pfd.revents & (POLLHUP | POLLERR))) {
-        ol->peer_gone = true;
-        return -AMP_ENODEV;
+        ol->peer_gone = ol->gone_reported = true;
+        return 0;
     }
     return 0;
 }

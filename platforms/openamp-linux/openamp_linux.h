@@ -61,8 +61,9 @@ int amp_ol_open(struct amp_ol **out, const struct amp_rpmsg_role_ops *role,
 int amp_ol_rpmsg(struct amp_ol *ol, struct amp_rpmsg_device **dev, int32_t timeout_ms,
                  char *errmsg, size_t errlen);
 
-/* The platform the device uses: notify writes a byte, wait polls the socket
- * (-AMP_ENODEV once the peer closed it). */
+/* The platform the device uses: notify writes a byte, wait polls the socket.
+ * When the peer has closed it, wait returns 0 once (poll the rings: its last
+ * messages may have come with the EOF), then -AMP_ENODEV. */
 const struct amp_platform *amp_ol_platform(struct amp_ol *ol);
 /* The socket, readable when the peer kicked or left (for poll/select). */
 int amp_ol_fd(struct amp_ol *ol);
