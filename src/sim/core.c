@@ -145,8 +145,11 @@ static bool looks_like_vectors(struct amp_sim_board *board, uint64_t boot)
     const uint8_t *v = amp_mem_da_to_va(&board->map, boot, 8);
     if (!v)
         return false;
-    uint32_t sp = amp_le32(*(const uint32_t *)(const void *)v);
-    uint32_t pc = amp_le32(*(const uint32_t *)(const void *)(v + 4));
+    uint32_t sp, pc;              /* any address may be asked: unaligned reads */
+    memcpy(&sp, v, 4);
+    memcpy(&pc, v + 4, 4);
+    sp = amp_le32(sp);
+    pc = amp_le32(pc);
     return sp > AMP_SIM_SRAM_DA && sp <= AMP_SIM_SRAM_DA + AMP_SIM_SRAM_SIZE && (pc & 1u) &&
            pc >= AMP_SIM_FLASH_DA && pc < AMP_SIM_FLASH_DA + AMP_SIM_FLASH_SIZE;
 }
@@ -158,8 +161,18 @@ static int sim_start(void *ctx, uint64_t entry)
         return -AMP_EBUSY;
 
     enum sim_core_type type = board->core_type;
-    if (type == SIM_CORE_UNKNOWN)
+    if (type == SIM_CORE_UNKNOWN) {
         type = looks_like_vectors(board, entry) ? SIM_CORE_CM4 : SIM_CORE_NATIVE;
+        /* BOOT_CM4_ADD0 keeps only address bits 31:16 (RM0399 SYSCFG_UR3), so
+         * the chip boots the M4 from the 64 KiB boundary below the address
+         * written. MicroPython's stm32 port writes the ELF entry there
+         * (HAL_SYSCFG_CM4BootAddConfig(rproc->bootaddr)) after OpenAMP's
+         * loader placed the image. */
+        if (type == SIM_CORE_NATIVE && looks_like_vectors(board, entry & ~(uint64_t)0xFFFF)) {
+            type = SIM_CORE_CM4;
+            entry &= ~(uint64_t)0xFFFF;
+        }
+    }
     char simcore_cm4[PATH_MAX];
     const char *program = board->simcore;
     if (type == SIM_CORE_CM4) {
