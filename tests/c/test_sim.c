@@ -332,6 +332,33 @@ static bool shm_exists(const char *board)
     return stat(path, &st) == 0;
 }
 
+/* An earlier process opens board `name`, loads `path` and goes away; the
+ * flash file stays. */
+static void load_in_earlier_process(const char *name, const char *path)
+{
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct amp_sim_board *b;
+        struct amp_sim_options opt = { .name = name };
+        char err[256];
+        int code = 0;
+        if (amp_sim_open(&b, &opt, err, sizeof err) != 0)
+            code = 10;
+        else if (amp_sim_load_file(b, path, err, sizeof err) != 0)
+            code = 11;
+        if (code != 10)
+            amp_sim_close(b);
+        if (code)
+            fprintf(stderr, "child: %s\n", err);
+        _exit(code);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /*
  * MicroPython's stm32 order on the M4: OpenAMP's loader (not ours) places
  * the image, then the boot address register gets the ELF entry (Thumb
@@ -353,24 +380,7 @@ static void test_cm4_boot_from_elf_entry(void **state)
     assert_true((eh.e_entry & 0xFFFFu) != 0);   /* not a 64 KiB boundary itself */
 
     /* Another loader than the board's: an earlier process, flash kept. */
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        struct amp_sim_board *b;
-        struct amp_sim_options opt = { .name = name };
-        char err[256];
-        int code = 0;
-        if (amp_sim_open(&b, &opt, err, sizeof err) != 0)
-            code = 10;
-        else if (amp_sim_load_file(b, path, err, sizeof err) != 0)
-            code = 11;
-        if (code != 10)
-            amp_sim_close(b);
-        _exit(code);
-    }
-    int status;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    load_in_earlier_process(name, path);
 
     struct fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
@@ -393,27 +403,7 @@ static void test_boot_from_address(void **state)
     fw_path(path, sizeof path, "virtual_uart.elf");
 
     /* An earlier process loads the firmware and goes away, keeping flash. */
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        struct amp_sim_board *b;
-        struct amp_sim_options opt = { .name = name };
-        char err[256];
-        int code = 0;
-        if (amp_sim_open(&b, &opt, err, sizeof err) != 0)
-            code = 10;
-        else if (amp_sim_load_file(b, path, err, sizeof err) != 0)
-            code = 11;
-        if (code != 10)
-            amp_sim_close(b);
-        if (code)
-            fprintf(stderr, "child: %s\n", err);
-        _exit(code);
-    }
-    int status;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    load_in_earlier_process(name, path);
     assert_true(shm_exists(name));
 
     struct fixture *fx = calloc(1, sizeof *fx);
