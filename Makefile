@@ -81,4 +81,5 @@ include $(sort $(wildcard mk/*.mk))
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (build/linux-uml holds a kernel tree of its own: mk/linux.mk.)
+-include $(shell find $(BUILD) -path $(BUILD)/linux-uml -prune -o -name '*.d' -print 2>/dev/null)
