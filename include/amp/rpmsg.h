@@ -89,13 +89,37 @@ struct amp_rpmsg_config {
     uint32_t buf_size;            /* bytes per buffer incl. header; 0 = 512 */
     /* The vdev entry in the resource table (status, features), or NULL. */
     struct amp_rsc_vdev *vdev;
-    uint32_t features;            /* host: features to accept; remote: unused */
+    /*
+     * Host with a vdev: the features to accept when the device offers them;
+     * 0 means all this implementation supports (name service, event index),
+     * as Linux and OpenAMP accept whatever they support, and
+     * AMP_RPMSG_FEATURES_NONE accepts none. Either role without a vdev (a
+     * table-less layout): the features in force, which both sides must agree on.
+     */
+    uint32_t features;
+    /*
+     * Ring the doorbell for every buffer handed to the peer, whatever its
+     * NO_INTERRUPT flag or event index says. Needed under rpmsg-lite's
+     * master, which sets NO_INTERRUPT on its receive ring at init and never
+     * clears it (its own remote ignores the flag). Costs one doorbell - an
+     * interrupt on the peer - per message and per returned buffer.
+     */
+    bool always_notify;
     const struct amp_platform *platform;
 };
 
-/* Fill cfg's vring fields from a vdev entry, translating da linearly into shm. */
+#define AMP_RPMSG_FEATURES_SUPPORTED ((1u << AMP_VIRTIO_RPMSG_F_NS) | (1u << AMP_VIRTIO_F_EVENT_IDX))
+/* No rpmsg feature uses bit 31 (the table's feature words are 32 bits). */
+#define AMP_RPMSG_FEATURES_NONE (1u << 31)
+
+/*
+ * Fill cfg's vring fields from a vdev entry, translating da linearly into
+ * shm. vdev_size: the bytes from vdev to the end of its table.
+ */
 int amp_rpmsg_config_from_vdev(struct amp_rpmsg_config *cfg, struct amp_rsc_vdev *vdev,
                                size_t vdev_size);
+/* The same for the first rpmsg vdev of a parsed table (-AMP_ENOENT if none). */
+int amp_rpmsg_config_from_rsc(struct amp_rpmsg_config *cfg, const struct amp_rsc_table *tbl);
 
 struct amp_rpmsg_device;
 struct amp_rpmsg_endpoint;
@@ -148,6 +172,7 @@ struct amp_rpmsg_device {
     uint32_t next_addr;            /* next dynamic address to try */
     bool ns_enabled;
     bool ready;                    /* vrings live: host set up / remote saw DRIVER_OK */
+    int ring_error;                /* the peer corrupted a ring: every use fails so, until init */
     uint32_t rx_dropped;           /* messages dropped: no endpoint, or malformed */
     int last_rx_error;             /* why the last one was dropped */
     /* Remote: transmit buffers taken from the ring but given back unused. */
@@ -254,8 +279,8 @@ int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload);
 
 /*
  * Drain the receive ring, dispatching callbacks. Returns the number of
- * messages taken from the ring, or -AMP_EBADMSG if the peer corrupted the
- * ring (every later poll then stops at the same place, until re-init).
+ * messages taken from the ring, or -AMP_EBADMSG if the peer corrupted a
+ * ring (every later poll and send then fails the same way, until re-init).
  * Malformed messages and messages to no endpoint are dropped, counted in
  * rx_dropped, and their reason kept in last_rx_error.
  */

@@ -111,8 +111,11 @@ struct amp_rsc_table {
 int amp_rsc_check(const void *mem, size_t size);
 /*
  * Validate the table at `mem` (4-byte aligned, else -AMP_EINVAL) and fill
- * *tbl. amp_rsc_entry() re-checks an entry's extent on every call, so a
- * table in memory the peer can write never leads a reader out of bounds.
+ * *tbl. `size` bounds the table: its length where known (a file section),
+ * else the bytes from `mem` to the end of the region it sits in (a table in
+ * shared memory states no length of its own). amp_rsc_entry() re-checks an
+ * entry's extent on every call, so a table in memory the peer can write
+ * never leads a reader out of bounds.
  */
 int amp_rsc_parse(struct amp_rsc_table *tbl, void *mem, size_t size);
 /* Entry `index` (< tbl->num) and, if type is not NULL, its type; NULL if

@@ -77,7 +77,8 @@ struct amp_vring {
 /*
  * Attach to a ring at `mem` (size amp_vring_size(num, align)); `num` must be
  * a power of two in 1..32768 and `align` a power of two >= 4.
- * Driver init also zeroes the ring; device attach leaves it untouched.
+ * Driver init also zeroes the ring; device attach leaves it untouched and
+ * continues the used index from the value the driver left in the ring.
  */
 int amp_vring_init_driver(struct amp_vring *vr, void *mem, uint32_t num, uint32_t align,
                           bool event_idx);
@@ -117,6 +118,16 @@ int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id);
 int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr, uint32_t *len);
 /* Return descriptor `id` to the driver with `len` bytes written. */
 int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len);
+/*
+ * Return descriptor `id` with used.len = the descriptor's whole length, as
+ * OpenAMP's device does. OpenAMP's host (v2023.10 and current) takes the
+ * used.len of a returned transmit buffer as that buffer's capacity and
+ * re-posts a receive buffer with it as the new length; rpmsg-lite's master
+ * takes it as the zero-copy capacity. Linux ignores it on its transmit ring
+ * and needs it >= 16 + payload on receive. Writing only the bytes used
+ * would shrink such a host's buffers to the last message each carried.
+ */
+int amp_vring_return_desc(struct amp_vring *vr, uint16_t id);
 bool amp_vring_device_needs_notify(struct amp_vring *vr);
 /* Same as the driver's, for the driver adding available entries. */
 bool amp_vring_device_want_notify(struct amp_vring *vr, bool enable);

@@ -188,11 +188,14 @@ static int plan_vdev(struct amp_rproc *rp, struct amp_rsc_vdev *vdev,
     const struct amp_mem_region *shm = rp->shared;
     struct vring_place place[2] = { { 0 } };
 
-    if (vdev->num_of_vrings != 2)
+    /* The table lies in the remote's memory: decide on one copy of it. */
+    if (AMP_READ_ONCE(vdev->num_of_vrings) != 2)
         return -AMP_EBADMSG;
-    uint32_t num = amp_le32(vdev->vring[0].num);
-    uint32_t align = amp_le32(vdev->vring[0].align);
-    if (num != amp_le32(vdev->vring[1].num) || align != amp_le32(vdev->vring[1].align) ||
+    struct amp_rsc_vdev_vring vring[2];
+    __builtin_memcpy(vring, (const void *)vdev->vring, sizeof(vring));
+    uint32_t num = amp_le32(vring[0].num);
+    uint32_t align = amp_le32(vring[0].align);
+    if (num != amp_le32(vring[1].num) || align != amp_le32(vring[1].align) ||
         !is_pow2(num) || num > RPROC_VRING_NUM_MAX || !is_pow2(align) || align < 4)
         return -AMP_EBADMSG;
     uint64_t vring_size = amp_vring_size(num, align);
@@ -205,7 +208,7 @@ static int plan_vdev(struct amp_rproc *rp, struct amp_rsc_vdev *vdev,
     /* Fixed vrings first: free space in shm starts after any that sit there. */
     uint64_t cursor = 0;
     for (unsigned i = 0; i < 2; i++) {
-        uint32_t da = amp_le32(vdev->vring[i].da);
+        uint32_t da = amp_le32(vring[i].da);
         if (da == AMP_RSC_ADDR_ANY)
             continue;
         place[i].da = da;
@@ -216,7 +219,7 @@ static int plan_vdev(struct amp_rproc *rp, struct amp_rsc_vdev *vdev,
             cursor = da - shm->da + vring_size;
     }
     for (unsigned i = 0; i < 2; i++) {
-        if (amp_le32(vdev->vring[i].da) != AMP_RSC_ADDR_ANY)
+        if (amp_le32(vring[i].da) != AMP_RSC_ADDR_ANY)
             continue;
         uint64_t pad = (align - ((shm->da + cursor) & (align - 1))) & (align - 1);
         if (!range_in(cursor, pad, shm->size) || !range_in(cursor + pad, vring_size, shm->size))
@@ -266,7 +269,7 @@ static int plan_vdev(struct amp_rproc *rp, struct amp_rsc_vdev *vdev,
     cfg->shm_size = (size_t)shm->size;
     for (unsigned i = 0; i < 2; i++) {
         cfg->vring[i] = place[i].va;
-        cfg->vring_notifyid[i] = amp_le32(vdev->vring[i].notifyid);
+        cfg->vring_notifyid[i] = amp_le32(vring[i].notifyid);
     }
     cfg->vring_num = (uint16_t)num;
     cfg->vring_align = align;

@@ -224,6 +224,7 @@ int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *
     dev->buf_size = cfg->buf_size ? cfg->buf_size : AMP_RPMSG_DEFAULT_BUF_SIZE;
     if (dev->buf_size <= sizeof(struct amp_rpmsg_hdr) || dev->buf_size > 0xFFFFu + 16u)
         return -AMP_EINVAL;
+    dev->ring_error = 0;
     dev->tx_spare_count = 0;
     __builtin_memset(dev->tx_spare, 0, sizeof(dev->tx_spare));
     if (!dev->ns_ept.dev) {
@@ -306,6 +307,17 @@ void amp_rpmsg_deinit(struct amp_rpmsg_device *dev)
 
 /* ---- Send. ---- */
 
+/*
+ * A corrupt ring stays refused: some checks (an id in range but never
+ * handed out) can only be made after the index has moved past the entry.
+ */
+static int rpmsg_ring_check(struct amp_rpmsg_device *dev, int rc)
+{
+    if (rc == -AMP_EBADMSG)
+        dev->ring_error = rc;
+    return rc;
+}
+
 struct tx_request {
     struct amp_rpmsg_hdr *hdr;
     uint32_t capacity;
@@ -316,7 +328,7 @@ static int try_get_tx(struct amp_rpmsg_device *dev, void *arg)
     struct tx_request *req = arg;
     int err;
     req->hdr = dev->role->get_tx(dev, &req->capacity, &err);
-    return req->hdr ? 0 : err == -AMP_ENOBUFS ? -AMP_EAGAIN : err;
+    return req->hdr ? 0 : err == -AMP_ENOBUFS ? -AMP_EAGAIN : rpmsg_ring_check(dev, err);
 }
 
 /* A transmit buffer, waiting up to timeout_ms; 0 fails at once with -AMP_ENOBUFS. */
@@ -348,8 +360,9 @@ static struct amp_rpmsg_hdr *rpmsg_get_tx(struct amp_rpmsg_device *dev, uint32_t
  */
 static int device_usable(const struct amp_rpmsg_device *dev)
 {
-    return dev->ready ? 0 : -AMP_ENOTCONN;
+    return dev->ready ? dev->ring_error : -AMP_ENOTCONN;
 }
+
 
 static int check_send(struct amp_rpmsg_endpoint *ept, uint32_t dst, size_t len)
 {
@@ -453,25 +466,37 @@ int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload)
 /* ---- Receive. ---- */
 
 /*
+ * The one place the receive path reads a header the peer wrote: each field
+ * is copied exactly once, converted to CPU order, and from here on only the
+ * copy is checked and used. The peer may keep rewriting the buffer (buggy,
+ * malicious, or just still writing); nothing below reads the header again.
+ */
+static void rpmsg_snapshot_hdr(struct amp_rpmsg_hdr *copy, const struct amp_rpmsg_hdr *hdr)
+{
+    copy->src = amp_le32(AMP_READ_ONCE(hdr->src));
+    copy->dst = amp_le32(AMP_READ_ONCE(hdr->dst));
+    copy->len = amp_le16(AMP_READ_ONCE(hdr->len));
+}
+
+/*
  * Hand a message to its endpoint: AMP_RPMSG_RELEASE, AMP_RPMSG_HOLD, or why
- * it was dropped. Out of line, the poll loop stays small (on Cortex-M too).
+ * it was dropped. `msg` is the checked snapshot of the header at `hdr`.
+ * Out of line, the poll loop stays small (on Cortex-M too).
  */
 __attribute__((noinline))
-static int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr)
+static int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr,
+                          const struct amp_rpmsg_hdr *msg)
 {
-    /* Read each header field once: the peer may still be scribbling on it. */
-    uint32_t src = amp_le32(AMP_READ_ONCE(hdr->src));
-    uint32_t dst = amp_le32(AMP_READ_ONCE(hdr->dst));
-    uint16_t len = amp_le16(AMP_READ_ONCE(hdr->len));
-    struct amp_rpmsg_endpoint *ept = find_by_addr(dev, dst);
+    struct amp_rpmsg_endpoint *ept = find_by_addr(dev, msg->dst);
     if (!ept)
         return -AMP_ENOENT;
     /* An endpoint with no destination yet answers whoever spoke first. */
     if (ept->dest_addr == AMP_RPMSG_ADDR_ANY) {
-        ept->dest_addr = src;
+        ept->dest_addr = msg->src;
         ept->dest_dynamic = true;
     }
-    return ept->rx_cb ? ept->rx_cb(ept, hdr + 1, len, src, ept->priv) : AMP_RPMSG_RELEASE;
+    return ept->rx_cb ? ept->rx_cb(ept, hdr + 1, msg->len, msg->src, ept->priv)
+                      : AMP_RPMSG_RELEASE;
 }
 
 int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
@@ -485,16 +510,18 @@ int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
         struct amp_rpmsg_hdr *hdr = NULL;
         uint32_t len;
         int rc = dev->role->get_rx(dev, &hdr, &len);
-        if (rc == -AMP_EAGAIN || rc == -AMP_EBADMSG)
-            return rc == -AMP_EAGAIN ? handled : rc;   /* empty, or the ring is corrupt */
+        if (rc == -AMP_EAGAIN || rc == -AMP_EBADMSG)   /* empty, or the ring is corrupt */
+            return rc == -AMP_EAGAIN ? handled : rpmsg_ring_check(dev, rc);
         if (rc == 0 && (len < sizeof(*hdr) || len > dev->buf_size)) {
             rc = -AMP_EMSGSIZE;
         } else if (rc == 0) {
+            struct amp_rpmsg_hdr msg;
             amp_cache_invalidate(dev->cfg.platform, hdr, len);
-            if (amp_le16(AMP_READ_ONCE(hdr->len)) > len - sizeof(*hdr))
+            rpmsg_snapshot_hdr(&msg, hdr);
+            if (msg.len > len - sizeof(*hdr))
                 rc = -AMP_EMSGSIZE;   /* a payload longer than what was written */
             else
-                rc = rpmsg_dispatch(dev, hdr);
+                rc = rpmsg_dispatch(dev, hdr, &msg);
         }
         handled++;
         if (hdr && rc != AMP_RPMSG_HOLD)

@@ -59,8 +59,12 @@ static int host_init(struct amp_rpmsg_device *dev)
     if (pool < shm || pool - shm > cfg->shm_size || pool_bytes > cfg->shm_size - (pool - shm))
         return -AMP_ERANGE;
 
-    uint32_t offered = cfg->vdev ? amp_le32(AMP_READ_ONCE(cfg->vdev->dfeatures)) : cfg->features;
-    uint32_t accepted = offered & cfg->features;
+    /* Accept what the device offers that we support (as Linux and OpenAMP
+     * do), less what the caller refuses; with no table, cfg says what is on. */
+    uint32_t accepted = cfg->features & AMP_RPMSG_FEATURES_SUPPORTED;
+    if (cfg->vdev)
+        accepted = amp_le32(AMP_READ_ONCE(cfg->vdev->dfeatures)) & AMP_RPMSG_FEATURES_SUPPORTED &
+                   (cfg->features ? cfg->features : ~0u);
     dev->ns_enabled = accepted & FEATURE_NS;
     bool event_idx = accepted & FEATURE_EVENT_IDX;
     int rc = amp_vring_init_driver(&dev->rx_vring, cfg->vring[0], num, cfg->vring_align, event_idx);
@@ -110,8 +114,9 @@ static int host_reclaim_tx(struct amp_rpmsg_device *dev)
     uint32_t len;
     int rc;
     while ((rc = amp_vring_get_used(&dev->tx_vring, &id, &len)) == 0) {
-        if (id >= dev->tx_fresh)
-            return -AMP_EBADMSG;      /* the remote returned a buffer we never sent */
+        /* A buffer we never sent, or one it already gave back. */
+        if (id >= dev->tx_fresh || rpmsg_spare_has(dev, id))
+            return -AMP_EBADMSG;
         rpmsg_spare_put(dev, id);
     }
     return rc == -AMP_EAGAIN ? 0 : rc;

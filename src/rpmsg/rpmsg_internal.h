@@ -35,12 +35,20 @@ struct amp_rpmsg_role_ops {
 /* Local pointer for a descriptor address, if [addr, addr+len) is inside shm. */
 void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr, uint32_t len);
 
-/* Ring the doorbell if the peer asked to hear about what we added to vr. */
+/*
+ * Ring the doorbell if the peer asked to hear about what we added to vr,
+ * or always when configured so (cfg.always_notify: rpmsg-lite's master).
+ */
 static inline void rpmsg_kick(struct amp_rpmsg_device *dev, struct amp_vring *vr,
                               uint32_t notifyid, bool (*needs_notify)(struct amp_vring *))
 {
-    if (needs_notify(vr))
+    if (needs_notify(vr) || dev->cfg.always_notify)
         dev->cfg.platform->ops->notify(dev->cfg.platform->ctx, notifyid);
+}
+
+static inline bool rpmsg_spare_has(const struct amp_rpmsg_device *dev, uint16_t id)
+{
+    return dev->tx_spare[id >> 5] & (1u << (id & 31u));
 }
 
 /*
@@ -49,9 +57,8 @@ static inline void rpmsg_kick(struct amp_rpmsg_device *dev, struct amp_vring *vr
  */
 static inline void rpmsg_spare_put(struct amp_rpmsg_device *dev, uint16_t id)
 {
-    uint32_t bit = 1u << (id & 31u);
-    if (!(dev->tx_spare[id >> 5] & bit)) {
-        dev->tx_spare[id >> 5] |= bit;
+    if (!rpmsg_spare_has(dev, id)) {
+        dev->tx_spare[id >> 5] |= 1u << (id & 31u);
         dev->tx_spare_count++;
     }
 }

@@ -79,22 +79,26 @@ static int remote_held_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_h
     return id < dev->cfg.vring_num ? (int)id : -AMP_EINVAL;
 }
 
+/*
+ * Every buffer goes back whole: used.len is the descriptor's length, never
+ * the bytes we wrote (see amp_vring_return_desc for the hosts that need it).
+ * The host learns a message's length from its header.
+ */
+static int remote_return(struct amp_rpmsg_device *dev, struct amp_vring *vr, uint16_t id,
+                         uint32_t notifyid)
+{
+    int rc = amp_vring_return_desc(vr, id);
+    if (rc == 0)
+        rpmsg_kick(dev, vr, notifyid, amp_vring_device_needs_notify);
+    return rc;
+}
+
 static int remote_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
                           uint32_t len)
 {
     (void)hdr;
-    int rc = amp_vring_add_used(&dev->tx_vring, id, len);
-    if (rc == 0)
-        rpmsg_kick(dev, &dev->tx_vring, dev->tx_notifyid, amp_vring_device_needs_notify);
-    return rc;
-}
-
-static int remote_return_rx(struct amp_rpmsg_device *dev, uint16_t id, uint32_t len)
-{
-    int rc = amp_vring_add_used(&dev->rx_vring, id, len);
-    if (rc == 0)
-        rpmsg_kick(dev, &dev->rx_vring, dev->rx_notifyid, amp_vring_device_needs_notify);
-    return rc;
+    (void)len;
+    return remote_return(dev, &dev->tx_vring, id, dev->tx_notifyid);
 }
 
 static int remote_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
@@ -105,8 +109,8 @@ static int remote_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
     if (rc)
         return rc;
     *hdr = remote_buffer(dev, &dev->rx_vring, id, len, &rc);
-    if (!*hdr)
-        remote_return_rx(dev, id, 0);    /* unusable descriptor: hand it straight back */
+    if (!*hdr)   /* unusable descriptor: hand it straight back */
+        remote_return(dev, &dev->rx_vring, id, dev->rx_notifyid);
     return rc;
 }
 
@@ -115,8 +119,7 @@ static int remote_release_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr 
     int id = remote_held_id(dev, hdr);
     if (id < 0)
         return id;
-    return remote_return_rx(dev, (uint16_t)id,
-                            (uint32_t)sizeof(*hdr) + amp_le16(AMP_READ_ONCE(hdr->len)));
+    return remote_return(dev, &dev->rx_vring, (uint16_t)id, dev->rx_notifyid);
 }
 
 const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops = {

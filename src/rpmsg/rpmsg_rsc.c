@@ -8,10 +8,16 @@ int amp_rpmsg_config_from_vdev(struct amp_rpmsg_config *cfg, struct amp_rsc_vdev
                                size_t vdev_size)
 {
     if (!cfg || !vdev || vdev_size < sizeof(*vdev) + 2 * sizeof(struct amp_rsc_vdev_vring) ||
-        vdev->num_of_vrings < 2)
+        AMP_READ_ONCE(vdev->num_of_vrings) < 2)
         return -AMP_EINVAL;
     for (unsigned i = 0; i < 2; i++) {
-        const struct amp_rsc_vdev_vring *vring = &vdev->vring[i];
+        /* The table may sit in shared memory: each field is read once, into a copy. */
+        struct amp_rsc_vdev_vring vring[1] = { {
+            .da = AMP_READ_ONCE(vdev->vring[i].da),
+            .align = AMP_READ_ONCE(vdev->vring[i].align),
+            .num = AMP_READ_ONCE(vdev->vring[i].num),
+            .notifyid = AMP_READ_ONCE(vdev->vring[i].notifyid),
+        } };
         uint32_t num = amp_le32(vring->num), align = amp_le32(vring->align);
         if (num == 0 || num > AMP_RPMSG_MAX_VRING_NUM || (num & (num - 1)) || align < 4 ||
             align > 4096 || (align & (align - 1)))
@@ -32,4 +38,15 @@ int amp_rpmsg_config_from_vdev(struct amp_rpmsg_config *cfg, struct amp_rsc_vdev
     }
     cfg->vdev = vdev;
     return 0;
+}
+
+int amp_rpmsg_config_from_rsc(struct amp_rpmsg_config *cfg, const struct amp_rsc_table *tbl)
+{
+    if (!tbl || !tbl->hdr)
+        return -AMP_EINVAL;
+    struct amp_rsc_vdev *vdev = amp_rsc_find_rpmsg_vdev(tbl);
+    if (!vdev)
+        return -AMP_ENOENT;
+    size_t used = (size_t)((uint8_t *)vdev - (uint8_t *)tbl->hdr);
+    return amp_rpmsg_config_from_vdev(cfg, vdev, tbl->size - used);
 }

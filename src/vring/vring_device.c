@@ -7,8 +7,18 @@
 int amp_vring_init_device(struct amp_vring *vr, void *mem, uint32_t num, uint32_t align,
                           bool event_idx)
 {
-    /* The driver zeroed the ring before DRIVER_OK: both indices start at 0. */
-    return vring_attach(vr, mem, num, align, event_idx);
+    int rc = vring_attach(vr, mem, num, align, event_idx);
+    if (rc)
+        return rc;
+    /*
+     * Continue the used index from where the driver left it. Linux, OpenAMP
+     * and our host zero it, but rpmsg-lite's master pre-fills the used side
+     * of its transmit ring with every buffer, so it starts at num. Any value
+     * is safe: it is only ever counted onwards, never used as a slot unmasked.
+     * Available entries are read from 0: a driver posts before DRIVER_OK.
+     */
+    vr->next_idx = vr->notified_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
+    return 0;
 }
 
 int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id)
@@ -59,6 +69,14 @@ int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len)
     amp_wmb();
     AMP_WRITE_ONCE(vr->used->idx, amp_cpu_to_le16(vr->next_idx));
     return 0;
+}
+
+int amp_vring_return_desc(struct amp_vring *vr, uint16_t id)
+{
+    if (id >= vr->num)
+        return -AMP_ERANGE;
+    /* Only echoed to the driver, never used here: no check needed. */
+    return amp_vring_add_used(vr, id, amp_le32(AMP_READ_ONCE(vr->desc[id].len)));
 }
 
 bool amp_vring_device_needs_notify(struct amp_vring *vr)

@@ -264,6 +264,91 @@ static void test_vdev_with_vrings_outside_region(void **state)
     assert_int_equal(amp_rpmsg_config_from_vdev(&cfg, vdev, sizeof(*vdev)), -AMP_EINVAL);
 }
 
+/* Ids in range but never handed out are caught only after the index moved past them. */
+static void test_used_tx_id_never_sent_stays_refused(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(amp_rpmsg_send(&f->hept, "a", 1, AMP_NO_WAIT), 1);
+    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
+    struct amp_vring_used *used = used_of(f, LB_VRING1_OFF);
+    used->ring[used->idx % 64].id = 50;          /* < num, but never a transmit buffer */
+    used->ring[used->idx % 64].len = 512;
+    used->idx++;
+    int rc = 0;
+    for (int i = 0; i < 60 && rc >= 0; i++)
+        rc = amp_rpmsg_send(&f->hept, "b", 1, AMP_NO_WAIT);
+    assert_int_equal(rc, -AMP_EBADMSG);
+    /* Every later use reports it too, on both paths, until init. */
+    assert_int_equal(amp_rpmsg_poll(&f->lb.host), -AMP_EBADMSG);
+    assert_int_equal(amp_rpmsg_send(&f->hept, "c", 1, 20), -AMP_EBADMSG);
+    assert_int_equal(amp_rpmsg_poll(&f->lb.host), -AMP_EBADMSG);
+    assert_int_equal(amp_rpmsg_init(&f->lb.host, &f->lb.host_cfg), 0);
+    assert_int_equal(amp_rpmsg_poll(&f->lb.host), 0);
+}
+
+static void test_used_tx_id_returned_twice(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(amp_rpmsg_send(&f->hept, "a", 1, AMP_NO_WAIT), 1);
+    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
+    struct amp_vring_used *used = used_of(f, LB_VRING1_OFF);
+    /* The same buffer once more. */
+    used->ring[used->idx % 64] = used->ring[(uint16_t)(used->idx - 1) % 64];
+    used->idx++;
+    assert_int_equal(amp_rpmsg_poll(&f->lb.host), -AMP_EBADMSG);
+    assert_int_equal(amp_rpmsg_send(&f->hept, "b", 1, AMP_NO_WAIT), -AMP_EBADMSG);
+}
+
+static void test_used_rx_id_between_count_and_num(void **state)
+{
+    struct fixture *f = *state;
+    /* 32 receive buffers on a 64-entry ring: ids 32..63 are no receive buffer. */
+    f->lb.host_cfg.rx_buf_count = 32;
+    assert_int_equal(amp_rpmsg_init(&f->lb.host, &f->lb.host_cfg), 0);
+    assert_int_equal(amp_rpmsg_init(&f->lb.remote, &f->lb.remote_cfg), 0);
+    lb_settle(&f->lb);
+    unsigned before = f->host_rx;
+    struct amp_vring_used *used = used_of(f, LB_VRING0_OFF);
+    used->ring[used->idx % 64].id = 40;
+    used->ring[used->idx % 64].len = 20;
+    used->idx++;
+    assert_int_equal(amp_rpmsg_poll(&f->lb.host), -AMP_EBADMSG);
+    assert_int_equal(amp_rpmsg_send(&f->rept, "x", 1, AMP_NO_WAIT), 1);
+    assert_int_equal(amp_rpmsg_poll(&f->lb.host), -AMP_EBADMSG);
+    assert_int_equal(f->host_rx, before);
+    assert_int_equal(amp_rpmsg_send(&f->hept, "y", 1, AMP_NO_WAIT), -AMP_EBADMSG);
+}
+
+/* Counts payload lengths no buffer could hold. */
+static unsigned long sizes_seen_over;
+static int size_cb(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32_t src, void *priv)
+{
+    (void)data;
+    (void)src;
+    (void)priv;
+    if (len > amp_rpmsg_max_payload(ept->dev))
+        sizes_seen_over++;
+    return AMP_RPMSG_RELEASE;
+}
+
+/* Buffers go back whole: used.len is the descriptor length (OpenAMP and rpmsg-lite hosts). */
+static void test_remote_returns_whole_descriptors(void **state)
+{
+    struct fixture *f = *state;
+    f->rept.rx_cb = size_cb;
+    assert_int_equal(amp_rpmsg_send(&f->rept, "abc", 3, AMP_NO_WAIT), 3);
+    struct amp_vring_used *used0 = used_of(f, LB_VRING0_OFF);
+    assert_int_equal(used0->ring[(uint16_t)(used0->idx - 1) % 64].len, 512);
+    assert_int_equal(amp_rpmsg_send(&f->hept, "abcd", 4, AMP_NO_WAIT), 4);
+    struct amp_vring_avail *avail = avail_of(f, LB_VRING1_OFF);
+    uint16_t head = avail->ring[(uint16_t)(avail->idx - 1) % 64];
+    desc_of(f, LB_VRING1_OFF)[head].len = 512;    /* a host that posts whole buffers */
+    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
+    struct amp_vring_used *used1 = used_of(f, LB_VRING1_OFF);
+    assert_int_equal(used1->ring[(uint16_t)(used1->idx - 1) % 64].len, 512);
+    assert_int_equal(sizes_seen_over, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +362,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ns_name_not_terminated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_to_unknown_endpoint_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vdev_with_vrings_outside_region, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_used_tx_id_never_sent_stays_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_used_tx_id_returned_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_used_rx_id_between_count_and_num, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_returns_whole_descriptors, setup, teardown),
     };
     return cmocka_run_group_tests_name("hostile shared memory", tests, NULL, NULL);
 }
