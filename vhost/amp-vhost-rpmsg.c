@@ -4,8 +4,13 @@
  * message on the announced services back to its sender.
  *
  *   amp-vhost-rpmsg --socket PATH [--echo NAME]... [--announce-when FILE]
- *                   [--destroy-after NAME:COUNT] [--no-event-idx]
- *                   [--break-used-len] [--timeout SECONDS]
+ *                   [--destroy-after NAME:COUNT] [--reply-delay NAME:MS]
+ *                   [--no-event-idx] [--break-used-len] [--timeout SECONDS]
+ *
+ * --reply-delay answers NAME's messages MS milliseconds late (copied, in
+ * order): a peer whose driver replies from its receive interrupt (Linux's
+ * rpmsg_client_sample under User-mode Linux) then never gets the answer
+ * while the send that caused it is still holding its transmit lock.
  *
  * Ends with status 0 when the front end hangs up, 1 on any error or when
  * the timeout runs out, 2 for a bad command line. The last lines on stderr
@@ -21,7 +26,15 @@
 #include <unistd.h>
 
 #define MAX_SERVICES 8
+#define MAX_DELAYED 64
 #define ECHO_TIMEOUT_MS 2000
+
+struct delayed {
+    double due;
+    uint32_t src;
+    uint16_t len;
+    uint8_t data[AMP_RPMSG_DEFAULT_BUF_SIZE];
+};
 
 struct service {
     struct amp_rpmsg_endpoint ept;
@@ -29,25 +42,14 @@ struct service {
     bool created, destroyed;
     uint64_t messages, bytes, failed;
     uint64_t destroy_after;           /* 0: never */
+    double delay_s;                   /* --reply-delay */
+    struct delayed queue[MAX_DELAYED];
+    unsigned head, count;
     int last_error;
 };
 
 static struct service services[MAX_SERVICES];
 static unsigned service_count;
-
-static int echo_cb(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32_t src,
-                   void *priv)
-{
-    struct service *s = priv;
-    int rc = amp_rpmsg_send_offchannel(ept, ept->addr, src, data, len, ECHO_TIMEOUT_MS);
-    if (rc < 0) {
-        s->failed++;
-        s->last_error = rc;
-    }
-    s->messages++;
-    s->bytes += len;
-    return AMP_RPMSG_RELEASE;
-}
 
 static double now_s(void)
 {
@@ -56,11 +58,58 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void echo(struct service *s, const void *data, size_t len, uint32_t src)
+{
+    int rc = amp_rpmsg_send_offchannel(&s->ept, s->ept.addr, src, data, len, ECHO_TIMEOUT_MS);
+    if (rc < 0) {
+        s->failed++;
+        s->last_error = rc;
+    }
+}
+
+static int echo_cb(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32_t src,
+                   void *priv)
+{
+    (void)ept;
+    struct service *s = priv;
+    s->messages++;
+    s->bytes += len;
+    if (s->delay_s > 0 && s->count < MAX_DELAYED && len <= sizeof(s->queue[0].data)) {
+        struct delayed *d = &s->queue[(s->head + s->count++) % MAX_DELAYED];
+        d->due = now_s() + s->delay_s;
+        d->src = src;
+        d->len = (uint16_t)len;
+        memcpy(d->data, data, len);
+    } else {
+        echo(s, data, len, src);
+    }
+    return AMP_RPMSG_RELEASE;
+}
+
+/* Send the delayed echoes that are due; the seconds until the next one (or 1). */
+static double echo_delayed(void)
+{
+    double next = 1, now = now_s();
+    for (unsigned i = 0; i < service_count; i++) {
+        struct service *s = &services[i];
+        while (s->count && s->queue[s->head].due <= now) {
+            struct delayed *d = &s->queue[s->head];
+            if (s->created && !s->destroyed)
+                echo(s, d->data, d->len, d->src);
+            s->head = (s->head + 1) % MAX_DELAYED;
+            s->count--;
+        }
+        if (s->count && s->queue[s->head].due - now < next)
+            next = s->queue[s->head].due - now;
+    }
+    return next;
+}
+
 static void usage(const char *argv0)
 {
     fprintf(stderr, "usage: %s --socket PATH [--echo NAME]... [--announce-when FILE]\n"
-            "          [--destroy-after NAME:COUNT] [--no-event-idx] [--break-used-len]\n"
-            "          [--timeout SECONDS]\n", argv0);
+            "          [--destroy-after NAME:COUNT] [--reply-delay NAME:MS] [--no-event-idx]\n"
+            "          [--break-used-len] [--timeout SECONDS]\n", argv0);
     exit(2);
 }
 
@@ -76,6 +125,17 @@ static struct service *add_service(const char *name, const char *argv0)
     }
     services[service_count].name = name;
     return &services[service_count++];
+}
+
+/* "NAME:N" with N > 0: the service NAME (added if new) and N. */
+static struct service *name_and_number(char *arg, unsigned long long *n, const char *argv0)
+{
+    char *colon = strrchr(arg, ':'), *end;
+    *n = colon ? strtoull(colon + 1, &end, 10) : 0;
+    if (!colon || colon == arg || !*n || *end)
+        usage(argv0);
+    *colon = '\0';
+    return add_service(arg, argv0);
 }
 
 static int report(const struct amp_vhost *vh, bool ok)
@@ -123,14 +183,13 @@ int main(int argc, char **argv)
             announce_file = v;
             i++;
         } else if (!strcmp(a, "--destroy-after")) {
-            const char *colon = strrchr(v, ':');
-            char *end;
-            unsigned long long n = colon ? strtoull(colon + 1, &end, 10) : 0;
-            if (!colon || colon == v || !n || *end)
-                usage(argv[0]);
-            argv[i + 1][colon - v] = '\0';
-            add_service(v, argv[0])->destroy_after = n;
-            i++;
+            unsigned long long n;
+            struct service *s = name_and_number(argv[++i], &n, argv[0]);
+            s->destroy_after = n;
+        } else if (!strcmp(a, "--reply-delay")) {
+            unsigned long long n;
+            struct service *s = name_and_number(argv[++i], &n, argv[0]);
+            s->delay_s = (double)n / 1000.0;
         } else if (!strcmp(a, "--timeout")) {
             char *end;
             timeout_s = strtod(v, &end);
@@ -175,7 +234,10 @@ int main(int argc, char **argv)
             ok = false;
             break;
         }
-        rc = amp_vhost_service(&vh, left < 0.1 ? (int32_t)(left * 1000) + 1 : 100);
+        double next = echo_delayed();
+        if (next > left)
+            next = left;
+        rc = amp_vhost_service(&vh, next < 0.1 ? (int32_t)(next * 1000) + 1 : 100);
         if (rc == -AMP_ENODEV && !vh.error[0])
             break;                      /* the front end hung up */
         if (rc) {
@@ -203,8 +265,9 @@ int main(int argc, char **argv)
         }
         for (unsigned i = 0; i < service_count && vh.live; i++) {
             struct service *s = &services[i];
+            /* Only once every answer is out, delayed ones included. */
             if (s->created && !s->destroyed && s->destroy_after &&
-                s->messages >= s->destroy_after) {
+                s->messages >= s->destroy_after && !s->count) {
                 s->destroyed = true;
                 rc = amp_rpmsg_destroy_ept(&s->ept);
                 fprintf(stderr, "amp-vhost-rpmsg: destroyed %s after %llu messages%s%s\n",
