@@ -4,13 +4,15 @@
  * message on the announced services back to its sender.
  *
  *   amp-vhost-rpmsg --socket PATH [--echo NAME]... [--announce-when FILE]
- *                   [--destroy-after NAME:COUNT] [--reply-delay NAME:MS]
+ *                   [--destroy-after NAME:COUNT] [--reply-when NAME:FILE]
  *                   [--no-event-idx] [--break-used-len] [--timeout SECONDS]
  *
- * --reply-delay answers NAME's messages MS milliseconds late (copied, in
- * order): a peer whose driver replies from its receive interrupt (Linux's
- * rpmsg_client_sample under User-mode Linux) then never gets the answer
- * while the send that caused it is still holding its transmit lock.
+ * --reply-when holds the answers to NAME (copied, in order) until FILE
+ * exists. Linux's rpmsg_client_sample replies from its receive interrupt
+ * (hard IRQ under User-mode Linux); an answer to its probe's first send,
+ * which kicks while holding virtio_rpmsg_bus's transmit mutex, must not
+ * arrive before that mutex is free, or the reply sleeps in the interrupt.
+ * The guest's init creates FILE once the probe has returned.
  *
  * Ends with status 0 when the front end hangs up, 1 on any error or when
  * the timeout runs out, 2 for a bad command line. The last lines on stderr
@@ -26,11 +28,10 @@
 #include <unistd.h>
 
 #define MAX_SERVICES 8
-#define MAX_DELAYED 64
+#define MAX_HELD 64
 #define ECHO_TIMEOUT_MS 2000
 
-struct delayed {
-    double due;
+struct held {
     uint32_t src;
     uint16_t len;
     uint8_t data[AMP_RPMSG_DEFAULT_BUF_SIZE];
@@ -42,8 +43,8 @@ struct service {
     bool created, destroyed;
     uint64_t messages, bytes, failed;
     uint64_t destroy_after;           /* 0: never */
-    double delay_s;                   /* --reply-delay */
-    struct delayed queue[MAX_DELAYED];
+    const char *reply_when;           /* --reply-when: answers held until this file exists */
+    struct held queue[MAX_HELD];
     unsigned head, count;
     int last_error;
 };
@@ -74,41 +75,44 @@ static int echo_cb(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint3
     struct service *s = priv;
     s->messages++;
     s->bytes += len;
-    if (s->delay_s > 0 && s->count < MAX_DELAYED && len <= sizeof(s->queue[0].data)) {
-        struct delayed *d = &s->queue[(s->head + s->count++) % MAX_DELAYED];
-        d->due = now_s() + s->delay_s;
-        d->src = src;
-        d->len = (uint16_t)len;
-        memcpy(d->data, data, len);
-    } else {
+    if (!s->reply_when) {
         echo(s, data, len, src);
+    } else if (s->count < MAX_HELD && len <= sizeof(s->queue[0].data)) {
+        struct held *h = &s->queue[(s->head + s->count++) % MAX_HELD];
+        h->src = src;
+        h->len = (uint16_t)len;
+        memcpy(h->data, data, len);
+    } else {
+        s->failed++;                  /* answering now could be the race we hold for */
+        s->last_error = -AMP_ENOSPC;
     }
     return AMP_RPMSG_RELEASE;
 }
 
-/* Send the delayed echoes that are due; the seconds until the next one (or 1). */
-static double echo_delayed(void)
+/* Release the services whose --reply-when file exists; true if one still holds answers. */
+static bool answer_held(void)
 {
-    double next = 1, now = now_s();
+    bool holding = false;
     for (unsigned i = 0; i < service_count; i++) {
         struct service *s = &services[i];
-        while (s->count && s->queue[s->head].due <= now) {
-            struct delayed *d = &s->queue[s->head];
-            if (s->created && !s->destroyed)
-                echo(s, d->data, d->len, d->src);
-            s->head = (s->head + 1) % MAX_DELAYED;
-            s->count--;
+        if (!s->reply_when || !s->count)
+            continue;
+        if (access(s->reply_when, F_OK) != 0) {
+            holding = true;
+            continue;
         }
-        if (s->count && s->queue[s->head].due - now < next)
-            next = s->queue[s->head].due - now;
+        for (; s->count; s->count--, s->head = (s->head + 1) % MAX_HELD)
+            if (s->created && !s->destroyed)
+                echo(s, s->queue[s->head].data, s->queue[s->head].len, s->queue[s->head].src);
+        s->reply_when = NULL;
     }
-    return next;
+    return holding;
 }
 
 static void usage(const char *argv0)
 {
     fprintf(stderr, "usage: %s --socket PATH [--echo NAME]... [--announce-when FILE]\n"
-            "          [--destroy-after NAME:COUNT] [--reply-delay NAME:MS] [--no-event-idx]\n"
+            "          [--destroy-after NAME:COUNT] [--reply-when NAME:FILE] [--no-event-idx]\n"
             "          [--break-used-len] [--timeout SECONDS]\n", argv0);
     exit(2);
 }
@@ -186,10 +190,12 @@ int main(int argc, char **argv)
             unsigned long long n;
             struct service *s = name_and_number(argv[++i], &n, argv[0]);
             s->destroy_after = n;
-        } else if (!strcmp(a, "--reply-delay")) {
-            unsigned long long n;
-            struct service *s = name_and_number(argv[++i], &n, argv[0]);
-            s->delay_s = (double)n / 1000.0;
+        } else if (!strcmp(a, "--reply-when")) {
+            char *colon = strchr(argv[++i], ':');
+            if (!colon || colon == argv[i] || !colon[1])
+                usage(argv[0]);
+            *colon = '\0';
+            add_service(argv[i], argv[0])->reply_when = colon + 1;
         } else if (!strcmp(a, "--timeout")) {
             char *end;
             timeout_s = strtod(v, &end);
@@ -234,10 +240,11 @@ int main(int argc, char **argv)
             ok = false;
             break;
         }
-        double next = echo_delayed();
+        /* Holding answers: look for the file every 10 ms. */
+        double next = answer_held() ? 0.01 : 0.1;
         if (next > left)
             next = left;
-        rc = amp_vhost_service(&vh, next < 0.1 ? (int32_t)(next * 1000) + 1 : 100);
+        rc = amp_vhost_service(&vh, (int32_t)(next * 1000) + 1);
         if (rc == -AMP_ENODEV && !vh.error[0])
             break;                      /* the front end hung up */
         if (rc) {
@@ -265,7 +272,7 @@ int main(int argc, char **argv)
         }
         for (unsigned i = 0; i < service_count && vh.live; i++) {
             struct service *s = &services[i];
-            /* Only once every answer is out, delayed ones included. */
+            /* Only once every answer is out, held ones included. */
             if (s->created && !s->destroyed && s->destroy_after &&
                 s->messages >= s->destroy_after && !s->count) {
                 s->destroyed = true;

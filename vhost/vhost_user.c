@@ -431,15 +431,19 @@ static int vring_fd(struct amp_vhost *vh, struct request *req, int **slot)
     return 0;
 }
 
+/* The queue a vring_state or vring_addr payload names (index first in both), or an error. */
+static int payload_queue(struct amp_vhost *vh, const struct request *req, size_t size)
+{
+    int rc = need_size(vh, req, size);
+    return rc ? rc : queue_index(vh, req->u.state.index, req->hdr.request);
+}
+
 /* A request that changes a ring's layout while it is live is refused. */
 static int ring_config(struct amp_vhost *vh, const struct request *req, struct amp_vhost_queue **q)
 {
     size_t size = req->hdr.request == AMP_VHOST_SET_VRING_ADDR ?
                   sizeof(struct amp_vhost_vring_addr) : sizeof(struct amp_vhost_vring_state);
-    int rc = need_size(vh, req, size);
-    if (rc)
-        return rc;
-    int qi = queue_index(vh, req->u.state.index, req->hdr.request);
+    int qi = payload_queue(vh, req, size);
     if (qi < 0)
         return qi;
     if (vh->live)
@@ -516,14 +520,13 @@ static int dispatch(struct amp_vhost *vh, struct request *req, bool *refused)
         q->has_addr = true;
         return 0;
     case AMP_VHOST_GET_VRING_BASE: {
-        if ((rc = need_size(vh, req, sizeof(struct amp_vhost_vring_state))) != 0)
-            return rc;
-        int qi = queue_index(vh, req->u.state.index, req->hdr.request);
+        int qi = payload_queue(vh, req, sizeof(struct amp_vhost_vring_state));
         if (qi < 0)
             return qi;
         /* The ring stops: report the next available index we would read. */
         const struct amp_vring *vr = qi == 0 ? &vh->rpmsg.tx_vring : &vh->rpmsg.rx_vring;
-        struct amp_vhost_vring_state st = { (uint32_t)qi, vh->live ? vr->last_seen : vh->q[qi].base };
+        struct amp_vhost_vring_state st = { (uint32_t)qi,
+                                            vh->live ? vr->last_seen : vh->q[qi].base };
         stop_rings(vh);
         return answered(send_reply(vh, req->hdr.request, &st, sizeof(st)));
     }
@@ -546,9 +549,7 @@ static int dispatch(struct amp_vhost *vh, struct request *req, bool *refused)
     case AMP_VHOST_GET_QUEUE_NUM:
         return answered(reply_u64(vh, req->hdr.request, AMP_VHOST_QUEUES));
     case AMP_VHOST_SET_VRING_ENABLE: {
-        if ((rc = need_size(vh, req, sizeof(struct amp_vhost_vring_state))) != 0)
-            return rc;
-        int qi = queue_index(vh, req->u.state.index, req->hdr.request);
+        int qi = payload_queue(vh, req, sizeof(struct amp_vhost_vring_state));
         if (qi < 0)
             return qi;
         vh->q[qi].enabled = req->u.state.num != 0;

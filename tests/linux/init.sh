@@ -27,8 +27,11 @@ if wait_for 'have_channel rpmsg-raw && have_channel rpmsg-client-sample' 100; th
         $bb insmod /modules/$m.ko || echo "amp-init: FAIL insmod $m"
     done
     # The sample's 100 messages run first, alone: its replies are sent from
-    # the receive interrupt, which must not find the transmit lock taken by
-    # a process. The backend destroys its channel after the 100th message.
+    # the receive interrupt, which must not find the transmit mutex taken by
+    # a process - not even by its own probe's first send (kicked with the
+    # mutex held): the backend answers only once this file exists. It
+    # destroys the sample's channel after the 100th message.
+    $bb touch /sample-probed
     if wait_for '! have_channel rpmsg-client-sample' 100; then
         /amp-rpmsg-check "${amp_burst:-50000}"
     else

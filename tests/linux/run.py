@@ -132,9 +132,9 @@ def boot(args, name, backend_opts):
          "--echo", "rpmsg-client-sample", "--echo", "rpmsg-raw",
          "--destroy-after", "rpmsg-client-sample:%d" % SAMPLE_MSGS,
          # The sample replies from its receive interrupt (UML: hard IRQ); an
-         # answer arriving while its probe's send still holds the transmit
-         # mutex would make that reply sleep in the interrupt.
-         "--reply-delay", "rpmsg-client-sample:%d" % args.sample_delay_ms,
+         # answer to its probe's first send, which kicks holding the transmit
+         # mutex, is held until init says the probe returned.
+         "--reply-when", "rpmsg-client-sample:" + os.path.join(root, "sample-probed"),
          "--timeout", str(args.timeout + 10)] + backend_opts,
         stdout=backend_log, stderr=subprocess.STDOUT, start_new_session=True)
     uml = None
@@ -249,8 +249,6 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--burst", type=int, default=50000)
     ap.add_argument("--timeout", type=int, default=120, help="seconds per boot")
-    ap.add_argument("--sample-delay-ms", type=int, default=2,
-                    help="the backend's reply delay for rpmsg-client-sample")
     ap.add_argument("--runs", default="event_idx,no_event_idx,broken_used_len",
                     help="comma-separated: event_idx, no_event_idx, broken_used_len")
     ap.add_argument("--broken-must-pass", action="store_true",
