@@ -9,16 +9,14 @@
 
 typedef struct {
     PyObject_HEAD
-    struct amp_rpmsg_endpoint ept;   /* registered while ept.dev != NULL */
+    struct opc_ept core;             /* the shared layer's endpoint */
     PyObject *callback;              /* or NULL */
     PyObject *weakreflist;
-    char name[AMP_RPMSG_NAME_LEN];
-    int sending;                     /* sends in progress on it */
-    bool deinit_pending;             /* deinit() asked for while sending */
-    bool deiniting;
 } EndpointObject;
 
-/* ---- Argument helpers ---- */
+#define EPT(op) ((EndpointObject *)(op))
+
+/* ---- Argument helpers: conversion here, rules in the shared layer ---- */
 
 static int parse_name(PyObject *name, char out[AMP_RPMSG_NAME_LEN])
 {
@@ -31,18 +29,11 @@ static int parse_name(PyObject *name, char out[AMP_RPMSG_NAME_LEN])
     const char *utf8 = PyUnicode_AsUTF8AndSize(name, &n);
     if (!utf8)
         return -1;
-    if (n > AMP_RPMSG_NAME_LEN - 1) {
-        PyErr_Format(PyExc_ValueError,
-                     "Endpoint name %R is %zd bytes long in UTF-8; an RPMsg name holds at "
-                     "most %d", name, n, AMP_RPMSG_NAME_LEN - 1);
+    struct opc_err e;
+    if (opc_check_name(utf8, (size_t)n, out, &e) < 0) {
+        opy_raise(&e);
         return -1;
     }
-    if (memchr(utf8, '\0', (size_t)n)) {
-        PyErr_SetString(PyExc_ValueError, "Endpoint name must not contain NUL characters");
-        return -1;
-    }
-    memset(out, 0, AMP_RPMSG_NAME_LEN);
-    memcpy(out, utf8, (size_t)n);
     return 0;
 }
 
@@ -57,17 +48,17 @@ static int parse_addr(PyObject *obj, const char *what, uint32_t *out)
                      Py_TYPE(obj)->tp_name);
         return -1;
     }
-    int overflow;
-    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    if (v == -1 && PyErr_Occurred())
+    long long v;
+    bool overflow;
+    struct opc_err e;
+    if (opy_as_longlong(obj, &v, &overflow) < 0)
         return -1;
-    if (overflow || v < -1 || v > (long long)AMP_RPMSG_ADDR_ANY) {
+    if (opc_check_addr(v, overflow, what, out, &e) < 0) {
         PyErr_Format(PyExc_ValueError,
                      "%s must be an address from 0 to 0xFFFFFFFF, or -1 for "
                      "ENDPOINT_ADDR_ANY, not %R", what, obj);
         return -1;
     }
-    *out = v == -1 ? AMP_RPMSG_ADDR_ANY : (uint32_t)v;
     return 0;
 }
 
@@ -81,195 +72,82 @@ static int parse_timeout(PyObject *obj, int32_t *out)
                      "%.100s", Py_TYPE(obj)->tp_name);
         return -1;
     }
-    int overflow;
-    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    if (v == -1 && PyErr_Occurred())
+    long long v;
+    bool overflow;
+    struct opc_err e;
+    if (opy_as_longlong(obj, &v, &overflow) < 0)
         return -1;
-    if (overflow || v < -1 || v > INT32_MAX) {
+    if (opc_check_timeout(v, overflow, out, &e) < 0) {
         PyErr_Format(PyExc_ValueError,
                      "timeout must be -1 (wait forever), 0 (try once) or a number of "
                      "milliseconds up to %d, not %R", INT32_MAX, obj);
         return -1;
     }
-    *out = (int32_t)v;
     return 0;
 }
 
-static void set_deinit_error(EndpointObject *self)
-{
-    opy_raise_oserror(ENOTCONN, NULL,
-                      "endpoint '%s' was deinitialised; create a new Endpoint to talk again",
-                      self->name);
-}
-
-static void set_unbound_error(EndpointObject *self)
-{
-    opy_raise_oserror(ENOTCONN, NULL,
-                      "endpoint '%s' is not ready: it has no destination address yet (the remote "
-                      "has neither announced '%s' nor sent to it). Wait until is_ready() is True, "
-                      "or pass dest=", self->name, self->name);
-}
-
-/* ---- Callbacks from the rpmsg core (main thread, GIL and lock held) ---- */
+/* ---- Delivery (main thread, from opc_deliver, board lock not held) ---- */
 
 /*
- * A message for this endpoint. The payload is copied into a bytearray and
- * the buffer goes back to the remote when we return, whatever the callback
- * does: an exception is reported through sys.unraisablehook.
+ * A message for this endpoint's callback. The payload is copied into a
+ * bytearray: the callback may keep it. An exception is reported through
+ * sys.unraisablehook (KeyboardInterrupt/SystemExit end the round).
  */
-static int ept_rx(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32_t src,
-                  void *priv)
+int opy_ept_deliver(void *owner, uint32_t src, const void *data, size_t len)
 {
-    (void)ept;
-    EndpointObject *self = priv;
-    PyObject *cb = self->callback;
-    if (!cb)
-        return AMP_RPMSG_RELEASE;
-    /* The callback may drop the last reference to either. */
-    Py_INCREF(self);
-    Py_INCREF(cb);
-    PyObject *r = NULL;
-    PyObject *payload = PyByteArray_FromStringAndSize(data, (Py_ssize_t)len);
-    PyObject *addr = payload ? PyLong_FromUnsignedLong(src) : NULL;
-    if (addr)
-        r = PyObject_CallFunctionObjArgs(cb, addr, payload, NULL);
-    if (!r)
-        opy_callback_failed(cb);
-    Py_XDECREF(r);
-    Py_XDECREF(addr);
-    Py_XDECREF(payload);
-    Py_DECREF(cb);
-    Py_DECREF(self);
-    return AMP_RPMSG_RELEASE;
-}
-
-void opy_on_service(struct amp_rpmsg_device *dev, const char *name, uint32_t addr,
-                    uint32_t flags, void *priv)
-{
-    (void)dev;
-    (void)priv;
-    if (flags == AMP_RPMSG_NS_DESTROY) {
-        opy_service_forget(name);
-        return;
-    }
-    /* An Endpoint created later under this name binds to it at once. */
-    opy_service_remember(name, addr);
-    PyObject *cb = opy.ns_callback;
-    if (!cb)
-        return;
-    Py_INCREF(cb);
-    PyObject *r = NULL;
-    PyObject *pyaddr = PyLong_FromUnsignedLong(addr);
-    PyObject *pyname = pyaddr ? PyUnicode_DecodeUTF8(name, (Py_ssize_t)strlen(name),
-                                                     "surrogateescape") : NULL;
-    if (pyname)
-        r = PyObject_CallFunctionObjArgs(cb, pyaddr, pyname, NULL);
-    if (!r)
-        opy_callback_failed(cb);
-    Py_XDECREF(r);
-    Py_XDECREF(pyname);
-    Py_XDECREF(pyaddr);
-    Py_DECREF(cb);
+    EndpointObject *self = owner;
+    if (!self->callback)
+        return 0;
+    return opy_call(self->callback, PyLong_FromUnsignedLong(src),
+                    PyByteArray_FromStringAndSize(data, (Py_ssize_t)len));
 }
 
 /* ---- deinit ---- */
 
-/*
- * Lock held. Destroys the endpoint, announcing it (NS destroy) if it was
- * announced; first makes sure a buffer is free for that announcement, as
- * the core sends it without waiting. Deferred while a send on it is in
- * progress (deinit() from a callback that ran inside that send). 0, or -1
- * with an exception (a signal while waiting for the buffer).
- */
-static int ept_deinit_locked(EndpointObject *self)
+static int ept_deinit_locked(PyObject *op)
 {
-    if (!self->ept.dev || self->deiniting)
-        return 0;
-    if (self->sending) {
-        self->deinit_pending = true;
-        return 0;
+    struct opc_err e;
+    if (opc_ept_deinit(&EPT(op)->core, &e) < 0) {
+        opy_raise(&e);
+        return -1;
     }
-    self->deiniting = true;
-    int rc = 0;
-    if (self->ept.announced && self->ept.dev->ready)
-        rc = opy_reserve_tx(OPY_ANNOUNCE_TIMEOUT_MS);
-    if (self->ept.dev)
-        (void)amp_rpmsg_destroy_ept(&self->ept);
-    self->deiniting = false;
-    self->deinit_pending = false;
-    return rc == -AMP_EIO && PyErr_Occurred() ? -1 : 0;
+    return 0;
 }
 
 static PyObject *Endpoint_deinit(PyObject *op, PyObject *unused)
 {
     (void)unused;
-    EndpointObject *self = (EndpointObject *)op;
+    EndpointObject *self = EPT(op);
     int rc = 0;
-    if (self->ept.dev && opy_is_open()) {
+    if (self->core.ept.dev && opc_is_open()) {
         if (opy_enter() < 0)
             return NULL;
-        rc = ept_deinit_locked(self);
-        opy_leave();
+        rc = ept_deinit_locked(op);
+        opc_leave();
     }
-    if (!self->ept.dev || !opy_is_open())
+    if (!self->core.ept.dev || !opc_is_open())
         Py_CLEAR(self->callback);   /* all its resources, as MicroPython's deinit */
     if (rc < 0)
         return NULL;
     Py_RETURN_NONE;
 }
 
-static int ept_finalize_locked(PyObject *op)
-{
-    return ept_deinit_locked((EndpointObject *)op);
-}
-
 static void Endpoint_finalize(PyObject *op)
 {
-    EndpointObject *self = (EndpointObject *)op;
-    if (self->ept.dev && opy_is_open())
-        opy_finalize_locked(op, ept_finalize_locked);
+    EndpointObject *self = EPT(op);
+    if (self->core.q && opc_is_open())
+        opy_finalize_locked(op, ept_deinit_locked);
 }
 
 /* ---- Construction ---- */
 
-static void set_create_error(EndpointObject *self, int rc, uint32_t src)
-{
-    switch (rc) {
-    case -AMP_EADDRINUSE:
-        opy_raise_oserror(EADDRINUSE, NULL,
-                          "endpoint '%s': address %lu is already in use by another endpoint; "
-                          "choose another src or leave it ENDPOINT_ADDR_ANY", self->name,
-                          (unsigned long)src);
-        break;
-    case -AMP_EADDRNOTAVAIL:
-        opy_raise_oserror(EADDRNOTAVAIL, NULL,
-                          "endpoint '%s': no free endpoint address left; deinit() some endpoints",
-                          self->name);
-        break;
-    case -AMP_ENOBUFS:
-    case -AMP_ETIMEDOUT:
-        opy_raise_oserror(ETIMEDOUT, NULL,
-                          "endpoint '%s': no free RPMsg buffer to announce it within %d ms; the "
-                          "remote core is not consuming messages (is it stopped or stuck?)",
-                          self->name, OPY_ANNOUNCE_TIMEOUT_MS);
-        break;
-    case -AMP_ENODEV:
-    case -AMP_ENOTCONN:
-        opy_set_not_running_error("Endpoint");
-        break;
-    default:
-        if (!PyErr_Occurred())
-            opy_raise_oserror(EIO, NULL, "endpoint '%s': cannot create it: %s", self->name,
-                              amp_strerror(rc));
-        break;
-    }
-}
-
 static PyObject *Endpoint_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
+    /* src and dest may come positionally, as the seed writes them (extension
+     * over the stub MicroPython documents). */
     static char *kwlist[] = { "name", "callback", "src", "dest", NULL };
     PyObject *name, *callback = Py_None, *src_obj = NULL, *dest_obj = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O$OO:Endpoint", kwlist, &name, &callback,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OOO:Endpoint", kwlist, &name, &callback,
                                      &src_obj, &dest_obj))
         return NULL;
     char cname[AMP_RPMSG_NAME_LEN];
@@ -288,7 +166,7 @@ static PyObject *Endpoint_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     EndpointObject *self = (EndpointObject *)type->tp_alloc(type, 0);
     if (!self)
         return NULL;
-    memcpy(self->name, cname, sizeof self->name);
+    self->core.event_fd = -1;
     if (callback != Py_None) {
         Py_INCREF(callback);
         self->callback = callback;
@@ -297,25 +175,11 @@ static PyObject *Endpoint_new(PyTypeObject *type, PyObject *args, PyObject *kwds
         Py_DECREF(self);
         return NULL;
     }
-    int rc = 0;
-    /* A live device announces the endpoint at once, without waiting: make
-     * sure a buffer is free for it. */
-    if (cname[0] && dest == AMP_RPMSG_ADDR_ANY && opy.dev->ready && opy.dev->ns_enabled)
-        rc = opy_reserve_tx(OPY_ANNOUNCE_TIMEOUT_MS);
-    if (rc == 0)
-        rc = amp_rpmsg_create_ept(&self->ept, opy.dev, cname, src, dest, ept_rx, NULL, self);
-    if (rc == 0 && cname[0] && dest == AMP_RPMSG_ADDR_ANY) {
-        /* The remote announced this name before we had an endpoint for it. */
-        const struct opy_service *svc = opy_service_find(cname);
-        if (svc && opy.dev->ready) {
-            self->ept.dest_addr = svc->addr;
-            self->ept.dest_dynamic = true;
-        }
-    }
-    if (rc != 0)
-        set_create_error(self, rc, src);
-    opy_leave();
+    struct opc_err e;
+    int rc = opc_ept_create(&self->core, self, cname, callback != Py_None, src, dest, &e);
+    opc_leave();
     if (rc != 0) {
+        opy_raise(&e);
         Py_DECREF(self);
         return NULL;
     }
@@ -324,7 +188,7 @@ static PyObject *Endpoint_new(PyTypeObject *type, PyObject *args, PyObject *kwds
 
 static void Endpoint_dealloc(PyObject *op)
 {
-    EndpointObject *self = (EndpointObject *)op;
+    EndpointObject *self = EPT(op);
     if (PyObject_CallFinalizerFromDealloc(op) < 0)
         return;   /* resurrected */
     PyObject_GC_UnTrack(op);
@@ -336,65 +200,27 @@ static void Endpoint_dealloc(PyObject *op)
 
 static int Endpoint_traverse(PyObject *op, visitproc visit, void *arg)
 {
-    Py_VISIT(((EndpointObject *)op)->callback);
+    Py_VISIT(EPT(op)->callback);
     return 0;
 }
 
 static int Endpoint_clear(PyObject *op)
 {
-    Py_CLEAR(((EndpointObject *)op)->callback);
+    Py_CLEAR(EPT(op)->callback);
     return 0;
 }
 
 /* ---- Methods ---- */
 
-static bool usable(const EndpointObject *self)
-{
-    return self->ept.dev && !self->deiniting && !self->deinit_pending && opy_is_open();
-}
-
 static PyObject *Endpoint_is_ready(PyObject *op, PyObject *unused)
 {
     (void)unused;
-    EndpointObject *self = (EndpointObject *)op;
-    return PyBool_FromLong(usable(self) && amp_rpmsg_ept_is_ready(&self->ept));
-}
-
-static void set_send_error(EndpointObject *self, int rc, int32_t timeout)
-{
-    switch (rc) {
-    case -AMP_ENOBUFS:
-        opy_raise_oserror(ETIMEDOUT, NULL,
-                          "endpoint '%s': no free RPMsg buffer right now (timeout=0 tries once); "
-                          "the remote core has not consumed the earlier messages yet. Retry later, "
-                          "or pass a timeout in milliseconds", self->name);
-        break;
-    case -AMP_ETIMEDOUT:
-        opy_raise_oserror(ETIMEDOUT, NULL,
-                          "endpoint '%s': no free RPMsg buffer within %d ms; the remote core "
-                          "is not consuming messages (is it stopped or stuck?)", self->name,
-                          (int)timeout);
-        break;
-    case -AMP_ENODEV:
-    case -AMP_ENOTCONN:
-        opy_set_not_running_error("send");
-        break;
-    case -AMP_EMSGSIZE:
-        PyErr_Format(PyExc_ValueError,
-                     "endpoint '%s': the message does not fit the remote's buffers",
-                     self->name);
-        break;
-    default:
-        if (!PyErr_Occurred())
-            opy_raise_oserror(EIO, NULL, "endpoint '%s': send failed: %s", self->name,
-                              amp_strerror(rc));
-        break;
-    }
+    return PyBool_FromLong(opc_ept_is_ready(&EPT(op)->core));
 }
 
 static PyObject *Endpoint_send(PyObject *op, PyObject *args, PyObject *kwds)
 {
-    EndpointObject *self = (EndpointObject *)op;
+    EndpointObject *self = EPT(op);
     static char *kwlist[] = { "data", "src", "dest", "timeout", NULL };
     PyObject *data, *src_obj = NULL, *dest_obj = NULL, *timeout_obj = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOO:send", kwlist, &data, &src_obj,
@@ -428,54 +254,22 @@ static PyObject *Endpoint_send(PyObject *op, PyObject *args, PyObject *kwds)
     }
 
     PyObject *result = NULL;
-    bool gone = false;
-    if (!usable(self)) {
-        set_deinit_error(self);
+    struct opc_err e;
+    int rc;
+    if (!opc_ept_usable(&self->core)) {
+        rc = opc_ept_send(&self->core, buf, (size_t)len, src, dest, timeout, &e);
+    } else if (opy_enter() < 0) {
         goto out;
+    } else {
+        rc = opc_ept_send(&self->core, buf, (size_t)len, src, dest, timeout, &e);
+        opc_leave();
     }
-    if (opy_enter() < 0)
-        goto out;
-    if (!usable(self)) {   /* deinitialised by another thread meanwhile */
-        set_deinit_error(self);
-        goto out_leave;
-    }
-    uint32_t max = amp_rpmsg_max_payload(opy.dev);
-    if ((size_t)len > max) {
-        PyErr_Format(PyExc_ValueError,
-                     "payload of %zd bytes exceeds the %lu-byte maximum of one RPMsg buffer; "
-                     "split it into smaller messages", len, (unsigned long)max);
-        goto out_leave;
-    }
-    /* A core that died since the last delivery: say so rather than send
-     * into rings nobody reads (one waitid() call). */
-    (void)amp_rproc_state(opy.rproc);
-    uint32_t s = src == AMP_RPMSG_ADDR_ANY ? self->ept.addr : src;
-    uint32_t d = dest == AMP_RPMSG_ADDR_ANY ? self->ept.dest_addr : dest;
-    if (!opy.dev->ready) {
-        opy_set_not_running_error("send");
-        goto out_leave;
-    }
-    if (d == AMP_RPMSG_ADDR_ANY) {
-        set_unbound_error(self);
-        goto out_leave;
-    }
-    self->sending++;
-    int rc = amp_rpmsg_send_offchannel(&self->ept, s, d, buf, (size_t)len, timeout);
-    self->sending--;
     if (rc >= 0)
         result = PyLong_FromLong(rc);
     else
-        set_send_error(self, rc, timeout);
-    if (self->deinit_pending && !self->sending) {
-        /* deinit() was called from a callback while we waited. */
-        if (ept_deinit_locked(self) < 0)
-            Py_CLEAR(result);
-        gone = true;
-    }
-out_leave:
-    opy_leave();
-    if (gone && !self->ept.dev)
-        Py_CLEAR(self->callback);
+        opy_raise(&e);
+    if (!self->core.ept.dev)
+        Py_CLEAR(self->callback);   /* deinit() from a callback while we waited */
 out:
     if (view.obj)
         PyBuffer_Release(&view);
@@ -483,38 +277,129 @@ out:
     return result;
 }
 
+static PyObject *Endpoint_recv(PyObject *op, PyObject *args, PyObject *kwds)
+{
+    EndpointObject *self = EPT(op);
+    static char *kwlist[] = { "timeout", NULL };
+    PyObject *timeout_obj = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:recv", kwlist, &timeout_obj))
+        return NULL;
+    int32_t timeout = AMP_WAIT_FOREVER;
+    if (parse_timeout(timeout_obj, &timeout) < 0)
+        return NULL;
+    if (self->callback) {
+        PyErr_Format(PyExc_RuntimeError, "endpoint '%s' has a callback: its messages go there; "
+                     "create it with callback=None to use recv()", self->core.name);
+        return NULL;
+    }
+    uint8_t buf[OPC_MSG_MAX];
+    uint32_t src = 0;
+    struct opc_err e;
+    int rc;
+    if (!opc_ept_usable(&self->core)) {
+        rc = opc_ept_recv(&self->core, buf, &src, timeout, &e);
+    } else {
+        if (opy_enter() < 0)
+            return NULL;
+        rc = opc_ept_recv(&self->core, buf, &src, timeout, &e);
+        opc_leave();
+    }
+    if (rc < 0) {
+        opy_raise(&e);
+        return NULL;
+    }
+    PyObject *data = PyByteArray_FromStringAndSize((const char *)buf, rc);
+    if (!data)
+        return NULL;
+    return Py_BuildValue("(kN)", (unsigned long)src, data);
+}
+
+static PyObject *Endpoint_fileno(PyObject *op, PyObject *unused)
+{
+    (void)unused;
+    EndpointObject *self = EPT(op);
+    struct opc_err e;
+    int fd;
+    if (!opc_ept_usable(&self->core)) {
+        fd = opc_ept_fileno(&self->core, &e);
+    } else {
+        if (opy_enter() < 0)
+            return NULL;
+        fd = opc_ept_fileno(&self->core, &e);
+        opc_leave();
+    }
+    if (fd < 0) {
+        opy_raise(&e);
+        return NULL;
+    }
+    return PyLong_FromLong(fd);
+}
+
+/* The coroutine lives in Python (module.c): it waits on fileno(). */
+extern PyObject *opy_recv_async;
+
+static PyObject *Endpoint_recv_async(PyObject *op, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = { "timeout", NULL };
+    PyObject *timeout_obj = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:recv_async", kwlist, &timeout_obj))
+        return NULL;
+    int32_t timeout = AMP_WAIT_FOREVER;
+    if (parse_timeout(timeout_obj, &timeout) < 0)
+        return NULL;
+    if (EPT(op)->callback) {
+        PyErr_Format(PyExc_RuntimeError, "endpoint '%s' has a callback: its messages go there; "
+                     "create it with callback=None to use recv_async()", EPT(op)->core.name);
+        return NULL;
+    }
+    return PyObject_CallFunction(opy_recv_async, "Oi", op, (int)timeout);
+}
+
+static PyObject *Endpoint_pending(PyObject *op, PyObject *unused)
+{
+    (void)unused;
+    return PyLong_FromUnsignedLong(opc_ept_pending(&EPT(op)->core));
+}
+
 static PyObject *Endpoint_repr(PyObject *op)
 {
-    EndpointObject *self = (EndpointObject *)op;
-    if (!usable(self))
-        return PyUnicode_FromFormat("<openamp.Endpoint '%s' deinitialised>", self->name);
-    const char *state = amp_rpmsg_ept_is_ready(&self->ept) ? "ready" : "not ready";
-    if (self->ept.dest_addr == AMP_RPMSG_ADDR_ANY)
-        return PyUnicode_FromFormat("<openamp.Endpoint '%s' src=%lu dest=ANY %s>", self->name,
-                                    (unsigned long)self->ept.addr, state);
-    return PyUnicode_FromFormat("<openamp.Endpoint '%s' src=%lu dest=%lu %s>", self->name,
-                                (unsigned long)self->ept.addr,
-                                (unsigned long)self->ept.dest_addr, state);
+    EndpointObject *self = EPT(op);
+    const struct amp_rpmsg_endpoint *ept = &self->core.ept;
+    if (!opc_ept_usable(&self->core))
+        return PyUnicode_FromFormat("<openamp.Endpoint '%s' deinitialised>", self->core.name);
+    const char *state = amp_rpmsg_ept_is_ready(ept) ? "ready" : "not ready";
+    if (ept->dest_addr == AMP_RPMSG_ADDR_ANY)
+        return PyUnicode_FromFormat("<openamp.Endpoint '%s' src=%lu dest=ANY %s>",
+                                    self->core.name, (unsigned long)ept->addr, state);
+    return PyUnicode_FromFormat("<openamp.Endpoint '%s' src=%lu dest=%lu %s>", self->core.name,
+                                (unsigned long)ept->addr, (unsigned long)ept->dest_addr, state);
 }
 
 static PyObject *Endpoint_get_name(PyObject *op, void *closure)
 {
     (void)closure;
-    const char *name = ((EndpointObject *)op)->name;
+    const char *name = EPT(op)->core.name;
     return PyUnicode_DecodeUTF8(name, (Py_ssize_t)strlen(name), "surrogateescape");
 }
 
 static PyObject *Endpoint_get_src(PyObject *op, void *closure)
 {
     (void)closure;
-    return PyLong_FromUnsignedLong(((EndpointObject *)op)->ept.addr);
+    return PyLong_FromUnsignedLong(EPT(op)->core.ept.addr);
 }
 
 static PyObject *Endpoint_get_dest(PyObject *op, void *closure)
 {
     (void)closure;
-    EndpointObject *self = (EndpointObject *)op;
-    return PyLong_FromUnsignedLong(usable(self) ? self->ept.dest_addr : AMP_RPMSG_ADDR_ANY);
+    EndpointObject *self = EPT(op);
+    return PyLong_FromUnsignedLong(opc_ept_usable(&self->core) ? self->core.ept.dest_addr
+                                                               : AMP_RPMSG_ADDR_ANY);
+}
+
+static PyObject *Endpoint_get_lost(PyObject *op, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(EPT(op)->core.lost);
 }
 
 PyDoc_STRVAR(Endpoint_deinit_doc,
@@ -546,11 +431,45 @@ PyDoc_STRVAR(Endpoint_send_doc,
 "Raises OSError if the endpoint is not ready, or if the remote core is not\n"
 "running or has crashed.");
 
+PyDoc_STRVAR(Endpoint_recv_doc,
+"recv($self, /, timeout=-1)\n--\n\n"
+"Return the next message as (src, data) (extension: not in MicroPython).\n\n"
+"Only for an endpoint made with callback=None. Messages are taken off the\n"
+"ring in the background into the endpoint's queue; recv() takes the\n"
+"oldest. timeout in milliseconds: -1 waits as long as it takes, 0 looks\n"
+"once, N waits up to N ms; then TimeoutError. The GIL is released while\n"
+"waiting and other endpoints' callbacks keep running. Raises OSError if\n"
+"the core is not running and nothing is queued, RuntimeError if the\n"
+"endpoint has a callback.");
+
+PyDoc_STRVAR(Endpoint_recv_async_doc,
+"recv_async($self, /, timeout=-1)\n--\n\n"
+"Coroutine: await the next message as (src, data) (extension).\n\n"
+"Like recv(), but waits in the running asyncio loop (on fileno()), so a\n"
+"program can wait on several endpoints and other I/O at once.");
+
+PyDoc_STRVAR(Endpoint_fileno_doc,
+"fileno($self, /)\n--\n\n"
+"A file descriptor, readable while messages are queued for recv(), or\n"
+"while the remote core is not running (recv() then says why). For\n"
+"select/poll/selectors and asyncio (extension). Closed by deinit().");
+
+PyDoc_STRVAR(Endpoint_pending_doc,
+"pending($self, /)\n--\n\n"
+"The number of messages received and not yet delivered or recv()'d\n"
+"(extension).");
+
 static PyMethodDef Endpoint_methods[] = {
     { "deinit", Endpoint_deinit, METH_NOARGS, Endpoint_deinit_doc },
     { "is_ready", Endpoint_is_ready, METH_NOARGS, Endpoint_is_ready_doc },
     { "send", (PyCFunction)(void (*)(void))Endpoint_send, METH_VARARGS | METH_KEYWORDS,
       Endpoint_send_doc },
+    { "recv", (PyCFunction)(void (*)(void))Endpoint_recv, METH_VARARGS | METH_KEYWORDS,
+      Endpoint_recv_doc },
+    { "recv_async", (PyCFunction)(void (*)(void))Endpoint_recv_async,
+      METH_VARARGS | METH_KEYWORDS, Endpoint_recv_async_doc },
+    { "fileno", Endpoint_fileno, METH_NOARGS, Endpoint_fileno_doc },
+    { "pending", Endpoint_pending, METH_NOARGS, Endpoint_pending_doc },
     { NULL, NULL, 0, NULL },
 };
 
@@ -561,18 +480,29 @@ static PyGetSetDef Endpoint_getset[] = {
     { "dest", Endpoint_get_dest, NULL,
       "The destination address, or ENDPOINT_ADDR_ANY while unbound (extension: not in "
       "MicroPython).", NULL },
+    { "lost", Endpoint_get_lost, NULL,
+      "Messages lost because the remote core stopped or crashed while they waited in "
+      "its ring buffers, the endpoint's queue being full (extension).", NULL },
     { NULL, NULL, NULL, NULL, NULL },
 };
 
 PyDoc_STRVAR(Endpoint_doc,
-"Endpoint(name, callback=None, *, src=ENDPOINT_ADDR_ANY, dest=ENDPOINT_ADDR_ANY)\n--\n\n"
+"Endpoint(name, callback=None, src=ENDPOINT_ADDR_ANY, dest=ENDPOINT_ADDR_ANY)\n--\n\n"
 "An RPMsg endpoint: a bidirectional channel to the remote core.\n\n"
 "name is a str of at most 31 bytes in UTF-8. callback(src, data) is called\n"
 "in the main thread for every message received, with the sender's address\n"
 "and the payload as a bytearray (a copy: keep it as long as you like). An\n"
 "exception raised by the callback is reported through sys.unraisablehook\n"
-"and the endpoint keeps working.\n\n"
-"src is the endpoint's own address (default: the next free one from 1024).\n"
+"and the endpoint keeps working. With callback=None, messages wait in the\n"
+"endpoint's queue for recv() / recv_async() (extension).\n\n"
+"Messages are taken off the ring in the background as they arrive, and\n"
+"their buffers returned to the remote at once, into a queue of 64 KiB per\n"
+"endpoint (at least 128 full-size messages); callbacks are then called\n"
+"from it. When it is full, further messages stay in their ring buffers\n"
+"until it drains: the remote's sends wait (back-pressure), nothing is\n"
+"dropped.\n\n"
+"src is the endpoint's own address (default: the next free one from 1024);\n"
+"src and dest may be given positionally, as the seed writes them.\n"
 "dest is the remote endpoint's address. Leave it ENDPOINT_ADDR_ANY to have\n"
 "the endpoint announced and bound when the remote announces the same name\n"
 "(whichever side comes first); pass the address given to a\n"

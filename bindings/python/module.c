@@ -32,14 +32,17 @@ static PyObject *new_service_callback(PyObject *module, PyObject *fn)
     }
     if (opy_enter() < 0)
         return NULL;
-    PyObject *old = opy.ns_callback;
+    PyObject *old = opy_ns_callback;
     if (fn == Py_None) {
-        opy.ns_callback = NULL;
+        opy_ns_callback = NULL;
     } else {
         Py_INCREF(fn);
-        opy.ns_callback = fn;
+        opy_ns_callback = fn;
     }
-    opy_leave();
+    /* A new callback hears the services already announced (extension). */
+    opc_set_ns_callback(fn != Py_None);
+    opc_leave();
+    opc_kick();
     Py_XDECREF(old);
     Py_RETURN_NONE;
 }
@@ -96,68 +99,89 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwds)
         opt_str(mode_obj, "wait_mode", &mode) < 0 ||
         opt_str(simcore_obj, "simcore", &simcore) < 0)
         return NULL;
-    if (board && strcmp(board, OPY_BOARD_DEFAULT) != 0) {
-        PyErr_Format(PyExc_ValueError, "configure(): unknown board %R; the only board is '"
-                     OPY_BOARD_DEFAULT "'", board_obj);
-        return NULL;
-    }
-    if (name && !amp_sim_name_ok(name)) {
-        PyErr_Format(PyExc_ValueError,
-                     "configure(): board name %R is invalid: use 1-%d of A-Z a-z 0-9 - _ . "
-                     "(not starting with '.')", name_obj, AMP_SIM_NAME_MAX);
-        return NULL;
-    }
-    int wait_mode = -1;
-    if (mode && opy_parse_wait_mode(mode, &wait_mode) != 0) {
-        PyErr_Format(PyExc_ValueError,
-                     "configure(): wait_mode %R is unknown: use 'blocking', 'polled' or "
-                     "'adaptive'", mode_obj);
-        return NULL;
-    }
-    if (simcore && (strlen(simcore) == 0 || strlen(simcore) >= sizeof opy.simcore)) {
-        PyErr_SetString(PyExc_ValueError, "configure(): simcore must be a non-empty path");
-        return NULL;
-    }
     int remove_flash = -1;
     if (flash_obj && flash_obj != Py_None) {
         remove_flash = PyObject_IsTrue(flash_obj);
         if (remove_flash < 0)
             return NULL;
     }
-    int cpu = INT_MIN;
+    long cpu = INT_MIN;
     if (cpu_obj && cpu_obj != Py_None) {
         if (!PyLong_Check(cpu_obj)) {
             PyErr_Format(PyExc_TypeError, "configure(): cpu must be an int or None, not %.100s",
                          Py_TYPE(cpu_obj)->tp_name);
             return NULL;
         }
-        long v = PyLong_AsLong(cpu_obj);
-        if (v == -1 && PyErr_Occurred())
+        int overflow;
+        cpu = PyLong_AsLongAndOverflow(cpu_obj, &overflow);
+        if (cpu == -1 && PyErr_Occurred())
             return NULL;
-        if (v < -1 || v > 4096) {
-            PyErr_Format(PyExc_ValueError, "configure(): cpu must be a CPU number or -1, not %R",
-                         cpu_obj);
-            return NULL;
-        }
-        cpu = (int)v;
+        if (overflow)
+            cpu = LONG_MAX;
     }
-    if (opy.phase != OPY_UNUSED) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "openamp.configure() must come before the first Endpoint, RemoteProc "
-                        "or new_service_callback(): the board is already open");
+    struct opc_settings set = {
+        .board = board, .name = name, .wait_mode = mode, .simcore = simcore,
+        .remove_flash = remove_flash, .cpu = cpu,
+    };
+    struct opc_err e;
+    if (opc_configure(&set, &e) < 0) {
+        opy_raise(&e);
         return NULL;
     }
-    if (name)
-        snprintf(opy.board_name, sizeof opy.board_name, "%s", name);
-    if (simcore)
-        snprintf(opy.simcore, sizeof opy.simcore, "%s", simcore);
-    if (wait_mode >= 0)
-        opy.wait_mode = wait_mode;
-    if (remove_flash >= 0)
-        opy.remove_flash = remove_flash;
-    if (cpu != INT_MIN)
-        opy.cpu = cpu;
     Py_RETURN_NONE;
+}
+
+/*
+ * Endpoint.recv_async(): a coroutine in Python over fileno(), so it works
+ * with any asyncio loop that has add_reader (the default one on Linux).
+ */
+PyObject *opy_recv_async;
+
+static const char recv_async_src[] =
+    "async def recv_async(ept, timeout):\n"
+    "    import asyncio, errno\n"
+    "    loop = asyncio.get_running_loop()\n"
+    "    fd = ept.fileno()\n"
+    "    deadline = None if timeout < 0 else loop.time() + timeout / 1000\n"
+    "    while True:\n"
+    "        try:\n"
+    "            return ept.recv(timeout=0)\n"
+    "        except TimeoutError:\n"
+    "            pass\n"
+    "        left = None if deadline is None else deadline - loop.time()\n"
+    "        if left is not None and left <= 0:\n"
+    "            raise TimeoutError(errno.ETIMEDOUT,\n"
+    "                               \"endpoint '%s': no message within %d ms\" % (ept.name, timeout))\n"
+    "        ready = loop.create_future()\n"
+    "        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))\n"
+    "        try:\n"
+    "            await asyncio.wait_for(ready, left)\n"
+    "        except asyncio.TimeoutError:\n"
+    "            pass\n"
+    "        finally:\n"
+    "            loop.remove_reader(fd)\n";
+
+static int init_recv_async(void)
+{
+    if (opy_recv_async)
+        return 0;
+    PyObject *ns = PyDict_New();
+    if (!ns)
+        return -1;
+    if (PyDict_SetItemString(ns, "__builtins__", PyEval_GetBuiltins()) < 0) {
+        Py_DECREF(ns);
+        return -1;
+    }
+    PyObject *r = PyRun_String(recv_async_src, Py_file_input, ns, ns);
+    if (!r) {
+        Py_DECREF(ns);
+        return -1;
+    }
+    Py_DECREF(r);
+    opy_recv_async = PyDict_GetItemString(ns, "recv_async");
+    Py_XINCREF(opy_recv_async);
+    Py_DECREF(ns);
+    return opy_recv_async ? 0 : -1;
 }
 
 static PyMethodDef module_methods[] = {
@@ -196,7 +220,7 @@ static struct PyModuleDef openamp_module = {
 PyMODINIT_FUNC PyInit_openamp(void);
 PyMODINIT_FUNC PyInit_openamp(void)
 {
-    if (opy_board_init_static() < 0)
+    if (opy_init() < 0 || init_recv_async() < 0)
         return NULL;
     if (PyType_Ready(&opy_EndpointType) < 0 || PyType_Ready(&opy_RemoteProcType) < 0)
         return NULL;

@@ -1,9 +1,11 @@
 """Type stub for the openamp extension module (bindings/python)."""
 
 import os
-from typing import Callable, Optional, Union
+from typing import Callable, Coroutine, Optional, Tuple, Union
 
-from typing_extensions import Buffer  # typing.Buffer on Python >= 3.12
+# What send() accepts: str, or any object with the buffer protocol. Spelled
+# out (not typing_extensions.Buffer) so the stub needs nothing installed.
+_Data = Union[str, bytes, bytearray, memoryview]
 
 ENDPOINT_ADDR_ANY: int
 """RPMSG_ADDR_ANY, 0xFFFFFFFF. -1 is accepted wherever an address is."""
@@ -33,17 +35,17 @@ class Endpoint:
         cls,
         name: str,
         callback: Optional[Callable[[int, bytearray], object]] = None,
-        *,
         src: int = ...,
         dest: int = ...,
-    ) -> "Endpoint": ...
+    ) -> "Endpoint":
+        """src and dest may be given positionally, as the seed writes them (extension)."""
     def deinit(self) -> None:
         """Destroy the endpoint (NS destroy announcement); idempotent; also the finaliser."""
     def is_ready(self) -> bool:
         """True once the endpoint has a destination and the remote core runs."""
     def send(
         self,
-        data: Union[str, Buffer],
+        data: _Data,
         *,
         src: int = -1,
         dest: int = -1,
@@ -51,6 +53,18 @@ class Endpoint:
     ) -> int:
         """Send one message (at most 496 bytes); return the bytes sent.
         timeout in ms: -1 forever, 0 try once; TimeoutError when it runs out."""
+    def recv(self, timeout: int = -1) -> Tuple[int, bytearray]:
+        """The next queued message as (src, data), for an endpoint without a
+        callback (extension). timeout in ms: -1 forever, 0 look once."""
+    def recv_async(self, timeout: int = -1) -> Coroutine[object, object, Tuple[int, bytearray]]:
+        """Coroutine: await the next message as (src, data) (extension)."""
+    def fileno(self) -> int:
+        """Readable while messages are queued or the core is not running (extension)."""
+    def pending(self) -> int:
+        """Messages received and not yet delivered or recv()'d (extension)."""
+    @property
+    def lost(self) -> int:
+        """Messages lost in held ring buffers when the core stopped or crashed (extension)."""
     @property
     def name(self) -> str: ...
     @property
@@ -75,3 +89,6 @@ class RemoteProc:
     @property
     def state(self) -> str:
         """'offline', 'loaded', 'running', 'stopped' or 'crashed' (extension)."""
+    @property
+    def crash_reason(self) -> Optional[str]:
+        """Why the core last ended on its own, or None (extension)."""

@@ -24,7 +24,13 @@ typedef struct {
 
 static bool owns_core(const RemoteProcObject *self)
 {
-    return opy_is_open() && opy.rproc_owner == self;
+    return opc_rproc_owns(self);
+}
+
+static int raise_err(const struct opc_err *e)
+{
+    opy_raise(e);
+    return -1;
 }
 
 /* Before touching the board: precise errors for files we cannot read. */
@@ -53,63 +59,32 @@ static int check_file(RemoteProcObject *self)
     return 0;
 }
 
-static void set_busy_error(void)
+/* Load this object's image into the board (lock held). */
+static int load_image_err(const void *owner, struct opc_err *e)
 {
-    PyErr_SetString(PyExc_RuntimeError,
-                    "the remote core is running; stop() or shutdown() the RemoteProc that "
-                    "started it before loading other firmware");
+    const RemoteProcObject *self = owner;
+    if (!self->path)
+        return opc_rproc_load_entry(self, self->entry, e);
+    PyObject *shown = PyObject_Str(self->display);
+    const char *display = shown ? PyUnicode_AsUTF8(shown) : NULL;
+    int rc = opc_rproc_load_file(self, PyBytes_AS_STRING(self->path), display ? display : "?",
+                                 e);
+    Py_XDECREF(shown);
+    PyErr_Clear();
+    return rc;
 }
 
-/* Load this object's image into the board (lock held). */
 static int load_image(RemoteProcObject *self)
 {
-    int rc;
-    if (self->path) {
-        char err[512] = "";
-        rc = amp_sim_load_file(opy.board, PyBytes_AS_STRING(self->path), err, sizeof err);
-        if (rc == -AMP_EBUSY) {
-            set_busy_error();
-        } else if (rc == -AMP_ENOENT) {
+    struct opc_err e;
+    if (load_image_err(self, &e) < 0) {
+        if (e.kind == OPC_EXC_OS && e.err == ENOENT)
             opy_raise_oserror(ENOENT, self->display, "firmware file not found");
-        } else if (rc == -AMP_ENOEXEC || rc == -AMP_EBADMSG || rc == -AMP_ERANGE ||
-                   rc == -AMP_EINVAL) {
-            PyErr_Format(PyExc_ValueError, "not a firmware image for this board: %s", err);
-        } else if (rc != 0) {
-            opy_raise_oserror(EIO, NULL, "cannot load the firmware: %s",
-                              err[0] ? err : amp_strerror(rc));
-        }
-    } else {
-        rc = amp_rproc_set_entry(opy.rproc, self->entry);
-        if (rc == -AMP_EBUSY) {
-            set_busy_error();
-        } else if (rc == -AMP_ERANGE) {
-            const struct amp_mem_map *map = amp_sim_mem_map(opy.board);
-            PyObject *where = PyUnicode_FromString("");
-            for (unsigned i = 0; where && i < map->count; i++) {
-                const struct amp_mem_region *r = &map->regions[i];
-                if (!(r->flags & AMP_MEM_EXEC))
-                    continue;
-                PyObject *more = PyUnicode_FromFormat(
-                    "%U%s%s 0x%08llx-0x%08llx", where, PyUnicode_GET_LENGTH(where) ? ", " : "",
-                    r->name, (unsigned long long)r->da,
-                    (unsigned long long)(r->da + r->size - 1));
-                Py_DECREF(where);
-                where = more;
-            }
-            if (where) {
-                PyErr_Format(PyExc_ValueError,
-                             "entry address 0x%llx is not in the remote core's executable "
-                             "memory (%U)", (unsigned long long)self->entry, where);
-                Py_DECREF(where);
-            }
-        } else if (rc != 0) {
-            opy_raise_oserror(EIO, NULL, "cannot use entry address 0x%llx: %s",
-                              (unsigned long long)self->entry, amp_strerror(rc));
-        }
+        else
+            opy_raise(&e);
+        return -1;
     }
-    if (rc == 0)
-        opy.rproc_owner = self;
-    return rc == 0 ? 0 : -1;
+    return 0;
 }
 
 static PyObject *RemoteProc_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -122,17 +97,17 @@ static PyObject *RemoteProc_new(PyTypeObject *type, PyObject *args, PyObject *kw
     if (!self)
         return NULL;
     if (PyLong_Check(entry) && !PyBool_Check(entry)) {
-        int overflow;
-        long long v = PyLong_AsLongLongAndOverflow(entry, &overflow);
-        if (v == -1 && PyErr_Occurred())
+        long long v;
+        bool overflow;
+        struct opc_err e;
+        if (opy_as_longlong(entry, &v, &overflow) < 0)
             goto fail;
-        if (overflow || v < 0 || v > 0xFFFFFFFFLL) {
+        if (opc_check_entry(v, overflow, &self->entry, &e) < 0) {
             PyErr_Format(PyExc_ValueError,
                          "RemoteProc entry address must be from 0 to 0xFFFFFFFF, not %R",
                          entry);
             goto fail;
         }
-        self->entry = (uint64_t)v;
     } else if (PyUnicode_Check(entry) || PyBytes_Check(entry) ||
                PyObject_HasAttrString(entry, "__fspath__")) {
         if (!PyUnicode_FSConverter(entry, &self->path))
@@ -153,7 +128,7 @@ static PyObject *RemoteProc_new(PyTypeObject *type, PyObject *args, PyObject *kw
     if (opy_enter() < 0)
         goto fail;
     int rc = load_image(self);
-    opy_leave();
+    opc_leave();
     if (rc < 0)
         goto fail;
     return (PyObject *)self;
@@ -165,15 +140,8 @@ fail:
 /* Lock held. */
 static int shutdown_locked(RemoteProcObject *self)
 {
-    if (opy.rproc_owner != self)
-        return 0;
-    int rc = amp_rproc_shutdown(opy.rproc);
-    opy.rproc_owner = NULL;
-    if (rc < 0) {
-        opy_raise_oserror(EIO, NULL, "cannot shut the remote core down: %s", amp_strerror(rc));
-        return -1;
-    }
-    return 0;
+    struct opc_err e;
+    return opc_rproc_shutdown(self, &e) < 0 ? raise_err(&e) : 0;
 }
 
 static int rproc_finalize_locked(PyObject *op)
@@ -192,8 +160,7 @@ static void RemoteProc_dealloc(PyObject *op)
     RemoteProcObject *self = (RemoteProcObject *)op;
     if (PyObject_CallFinalizerFromDealloc(op) < 0)
         return;
-    if (opy.rproc_owner == self)
-        opy.rproc_owner = NULL;   /* cannot happen once finalised; never dangle */
+    opc_rproc_forget(self);   /* cannot be needed once finalised; never dangle */
     if (self->weakreflist)
         PyObject_ClearWeakRefs(op);
     Py_CLEAR(self->path);
@@ -207,50 +174,18 @@ static PyObject *RemoteProc_start(PyObject *op, PyObject *unused)
     RemoteProcObject *self = (RemoteProcObject *)op;
     if (opy_enter() < 0)
         return NULL;
-    PyObject *result = NULL;
-    enum amp_rproc_state state = amp_rproc_state(opy.rproc);
-    if (state == AMP_RPROC_RUNNING) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        opy.rproc_owner == self
-                            ? "the remote core is already running; call stop() first to "
-                              "restart it"
-                            : "the remote core is running another RemoteProc's firmware; "
-                              "stop() that one first");
-        goto out;
+    struct opc_err e;
+    int rc = opc_rproc_start(self, load_image_err, &e);
+    opc_leave();
+    if (rc < 0) {
+        if (e.kind == OPC_EXC_OS && e.err == ENOENT && self->path &&
+            !strstr(e.msg, "amp-simcore"))
+            opy_raise_oserror(ENOENT, self->display, "firmware file not found");
+        else
+            opy_raise(&e);
+        return NULL;
     }
-    /* Another RemoteProc loaded its image since, or shutdown() forgot ours. */
-    if ((opy.rproc_owner != self || state == AMP_RPROC_OFFLINE) && load_image(self) < 0)
-        goto out;
-    opy_services_clear();
-    opy.ring_error_reported = false;
-    int rc = opy_start_core();
-    switch (rc) {
-    case 0:
-        result = Py_None;
-        Py_INCREF(result);
-        break;
-    case -AMP_ENOENT:
-        opy_raise_oserror(ENOENT, NULL,
-                          "cannot start the remote core: the helper program amp-simcore is "
-                          "missing (rebuild, or set AMP_SIMCORE to its path)");
-        break;
-    case -AMP_EBADMSG:
-        PyErr_SetString(PyExc_ValueError,
-                        "cannot start the remote core: the firmware's resource table is "
-                        "invalid");
-        break;
-    case -AMP_ENOSPC:
-        PyErr_SetString(PyExc_ValueError,
-                        "cannot start the remote core: the vrings and buffers the firmware "
-                        "asks for do not fit in shared memory");
-        break;
-    default:
-        opy_raise_oserror(EIO, NULL, "cannot start the remote core: %s", amp_strerror(rc));
-        break;
-    }
-out:
-    opy_leave();
-    return result;
+    Py_RETURN_NONE;
 }
 
 static PyObject *RemoteProc_stop(PyObject *op, PyObject *unused)
@@ -261,12 +196,11 @@ static PyObject *RemoteProc_stop(PyObject *op, PyObject *unused)
         Py_RETURN_NONE;
     if (opy_enter() < 0)
         return NULL;
-    int rc = opy.rproc_owner == self ? amp_rproc_stop(opy.rproc) : 0;
-    opy_leave();
-    if (rc < 0) {
-        opy_raise_oserror(EIO, NULL, "cannot stop the remote core: %s", amp_strerror(rc));
-        return NULL;
-    }
+    struct opc_err e;
+    int rc = opc_rproc_stop(self, &e);
+    opc_leave();
+    if (rc < 0)
+        return raise_err(&e), NULL;
     Py_RETURN_NONE;
 }
 
@@ -279,7 +213,7 @@ static PyObject *RemoteProc_shutdown(PyObject *op, PyObject *unused)
     if (opy_enter() < 0)
         return NULL;
     int rc = shutdown_locked(self);
-    opy_leave();
+    opc_leave();
     if (rc < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -292,8 +226,8 @@ static PyObject *RemoteProc_trace(PyObject *op, PyObject *unused)
     if (opy_enter() < 0)
         return NULL;
     char buf[4096];
-    int n = amp_sim_read_trace(opy.board, buf, sizeof buf);
-    opy_leave();
+    int n = opc_trace(buf, sizeof buf);
+    opc_leave();
     if (n < 0)
         return PyUnicode_FromString("");
     return PyUnicode_DecodeUTF8(buf, n, "replace");
@@ -307,9 +241,25 @@ static PyObject *RemoteProc_get_state(PyObject *op, void *closure)
         return PyUnicode_FromString("offline");
     if (opy_enter() < 0)
         return NULL;
-    enum amp_rproc_state state = amp_rproc_state(opy.rproc);
-    opy_leave();
-    return PyUnicode_FromString(amp_rproc_state_str(state));
+    const char *state = opc_rproc_state(self);
+    opc_leave();
+    return PyUnicode_FromString(state);
+}
+
+static PyObject *RemoteProc_get_crash_reason(PyObject *op, void *closure)
+{
+    (void)closure;
+    RemoteProcObject *self = (RemoteProcObject *)op;
+    if (!owns_core(self))
+        Py_RETURN_NONE;
+    if (opy_enter() < 0)
+        return NULL;
+    char why[200];
+    opc_crash_reason(why, sizeof why);
+    opc_leave();
+    if (!why[0])
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(why);
 }
 
 static PyObject *RemoteProc_repr(PyObject *op)
@@ -363,6 +313,10 @@ static PyGetSetDef RemoteProc_getset[] = {
     { "state", RemoteProc_get_state, NULL,
       "The core's state for this object: 'offline', 'loaded', 'running', 'stopped' or "
       "'crashed' (extension: not in MicroPython).", NULL },
+    { "crash_reason", RemoteProc_get_crash_reason, NULL,
+      "Why the core last ended on its own, as text (e.g. 'killed by signal 11 (SIGSEGV)', "
+      "'exited with status 3'), or None while it runs or was stopped on purpose "
+      "(extension: not in MicroPython).", NULL },
     { NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -57,8 +57,14 @@ struct amp_sim_board {
     pid_t pid;            /* running core, or -1 */
     int pidfd;            /* its pidfd, or -1 */
     bool core_died;       /* the core ended on its own (not by stop) */
-    int core_status;      /* its wait status, when known */
+    int core_code;        /* how it ended: CLD_EXITED, CLD_KILLED, CLD_DUMPED; 0 unknown */
+    int core_status;      /* exit status or signal number, when known */
     unsigned polls;       /* polled-mode waits since the last death check */
+
+    bool external_host;   /* the board boots firmware only (amp_sim_options) */
+    bool map_at_da;       /* regions mapped here at their device addresses */
+    bool has_layout;      /* host set-up uses `layout`, not the host-built table */
+    struct amp_sim_layout layout;
 
     struct amp_platform platform;
     const struct amp_platform *rpmsg_platform;  /* what rpmsg and rproc use */
@@ -69,6 +75,9 @@ struct amp_sim_board {
 /* board.c */
 void sim_errmsg(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* layout.c: the host config for board->layout (checked when it was set). */
+void sim_layout_config(struct amp_sim_board *board, struct amp_rpmsg_config *cfg);
 
 /* core.c */
 extern const struct amp_rproc_board_ops sim_board_ops;

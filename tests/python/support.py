@@ -23,6 +23,7 @@ FIRMWARE = os.path.join(BUILD, "firmware")
 VIRTUAL_UART = os.path.join(FIRMWARE, "virtual_uart.elf")
 FAULT = os.path.join(FIRMWARE, "fault.elf")
 NS_PROBE = os.path.join(BUILD, "tests", "python", "ns_probe.elf")
+STREAMER = os.path.join(BUILD, "tests", "python", "streamer.elf")
 MODULE_DIR = os.path.dirname(os.path.abspath(openamp.__file__))
 
 BOARD_NAME = "pytest-%d" % os.getpid()
@@ -76,6 +77,30 @@ def core_pid():
     if len(pids) != 1:
         raise AssertionError("expected one amp-simcore child, found %r" % pids)
     return pids[0]
+
+
+class Alarm(Exception):
+    """Raised by the SIGALRM handler of interrupted_after()."""
+
+
+class interrupted_after:
+    """with interrupted_after(0.2): ... - a signal handler raises Alarm in
+    the main thread after that many seconds (as Ctrl-C would)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        def handler(signum, frame):
+            raise Alarm()
+        self.old = signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.old)
+        return False
 
 
 def run_python(code, env=None, timeout=60):

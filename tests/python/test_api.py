@@ -35,7 +35,7 @@ class TestSurface(unittest.TestCase):
         self.assertEqual(str(inspect.signature(openamp.Endpoint.send)),
                          "(self, /, data, *, src=-1, dest=-1, timeout=-1)")
         self.assertEqual(str(inspect.signature(openamp.Endpoint)),
-                         "(name, callback=None, *, src=4294967295, dest=4294967295)")
+                         "(name, callback=None, src=4294967295, dest=4294967295)")
         self.assertEqual(str(inspect.signature(openamp.RemoteProc)), "(entry)")
         self.assertEqual(str(inspect.signature(openamp.new_service_callback)),
                          "(ns_callback, /)")
@@ -51,6 +51,15 @@ class TestSurface(unittest.TestCase):
                      "def new_service_callback", "def configure", "def deinit",
                      "def is_ready", "def send", "def start", "def stop", "def shutdown"):
             self.assertIn(name, text)
+
+    def test_stub_names_every_public_attribute(self):
+        stub = os.path.join(support.ROOT, "bindings", "python", "openamp.pyi")
+        with open(stub) as f:
+            text = f.read()
+        for cls in (openamp.Endpoint, openamp.RemoteProc):
+            for attr in dir(cls):
+                if not attr.startswith("_"):
+                    self.assertIn("def %s(" % attr, text, "%s.%s" % (cls.__name__, attr))
 
     def test_nothing_happens_at_import(self):
         # A fresh interpreter: importing starts no thread, opens no board.
@@ -155,8 +164,12 @@ class TestBadArguments(BoardTest):
                     openamp.Endpoint("x", **{kw: 1 << 32})
                 with self.assertRaisesRegex(ValueError, kw + " must be an address"):
                     openamp.Endpoint("x", **{kw: 1 << 80})
+        # src and dest positionally, as the seed writes them (issue 13).
+        p = self.endpoint("x", None, 1500, 77)
+        self.assertEqual((p.src, p.dest), (1500, 77))
+        p.deinit()
         with self.assertRaises(TypeError):
-            openamp.Endpoint("x", None, 1024)   # src is keyword-only
+            openamp.Endpoint("x", None, 1024, 77, 5)   # nothing after dest
         # -1 and ENDPOINT_ADDR_ANY mean the same.
         a = self.endpoint("x", src=-1, dest=openamp.ENDPOINT_ADDR_ANY)
         self.assertGreaterEqual(a.src, 1024)
