@@ -396,7 +396,7 @@ static int need_size(struct amp_vhost *vh, const struct request *req, size_t siz
 }
 
 /* Take the one descriptor a KICK/CALL/ERR request carries (or none, bit 8). */
-static int vring_fd(struct amp_vhost *vh, struct request *req, int **slot)
+static int vring_fd(struct amp_vhost *vh, struct request *req)
 {
     int rc = need_size(vh, req, sizeof(uint64_t));
     if (rc)
@@ -406,13 +406,13 @@ static int vring_fd(struct amp_vhost *vh, struct request *req, int **slot)
     if (qi < 0)
         return qi;
     struct amp_vhost_queue *q = &vh->q[qi];
-    *slot = req->hdr.request == AMP_VHOST_SET_VRING_KICK ? &q->kick_fd :
-            req->hdr.request == AMP_VHOST_SET_VRING_CALL ? &q->call_fd : &q->err_fd;
+    int *slot = req->hdr.request == AMP_VHOST_SET_VRING_KICK ? &q->kick_fd :
+                req->hdr.request == AMP_VHOST_SET_VRING_CALL ? &q->call_fd : &q->err_fd;
     if (v & AMP_VHOST_VRING_NOFD) {
         if (req->hdr.request != AMP_VHOST_SET_VRING_ERR)
             return fail(vh, -AMP_ENOTSUP, "request %u without a descriptor (polling mode) is "
                         "not supported", req->hdr.request);
-        close_fd(*slot);
+        close_fd(slot);
         return 0;
     }
     if (req->nfds != 1)
@@ -420,14 +420,11 @@ static int vring_fd(struct amp_vhost *vh, struct request *req, int **slot)
                     req->nfds);
     if (vh->live && req->hdr.request != AMP_VHOST_SET_VRING_ERR)
         return fail(vh, -AMP_EBUSY, "request %u while the rings are live", req->hdr.request);
-    close_fd(*slot);
-    **slot = req->fds[0];
+    close_fd(slot);
+    *slot = req->fds[0];
     req->nfds = 0;
-    /* The doorbell towards the front end must never block us. */
-    if (req->hdr.request == AMP_VHOST_SET_VRING_CALL)
-        fcntl(**slot, F_SETFL, fcntl(**slot, F_GETFL) | O_NONBLOCK);
-    if (req->hdr.request == AMP_VHOST_SET_VRING_KICK)
-        fcntl(**slot, F_SETFL, fcntl(**slot, F_GETFL) | O_NONBLOCK);
+    /* Neither doorbell may ever block us: a full call pipe already rings. */
+    fcntl(*slot, F_SETFL, fcntl(*slot, F_GETFL) | O_NONBLOCK);
     return 0;
 }
 
@@ -470,7 +467,6 @@ static void stop_rings(struct amp_vhost *vh)
 static int dispatch(struct amp_vhost *vh, struct request *req, bool *refused)
 {
     struct amp_vhost_queue *q;
-    int *slot;
     int rc;
     switch (req->hdr.request) {
     case AMP_VHOST_GET_FEATURES:
@@ -533,7 +529,7 @@ static int dispatch(struct amp_vhost *vh, struct request *req, bool *refused)
     case AMP_VHOST_SET_VRING_KICK:
     case AMP_VHOST_SET_VRING_CALL:
     case AMP_VHOST_SET_VRING_ERR:
-        return vring_fd(vh, req, &slot);
+        return vring_fd(vh, req);
     case AMP_VHOST_GET_PROTOCOL_FEATURES:
         return answered(reply_u64(vh, req->hdr.request, PROTOCOL_OFFERED));
     case AMP_VHOST_SET_PROTOCOL_FEATURES:
