@@ -35,6 +35,8 @@ static int core_wait(void *ctx, int32_t timeout_ms);
 
 /* ---- Errors ---- */
 
+/* Formats: only %s %.*s %c %d %u %x %ld %lu %lx (with width/zero fill). MicroPython
+ * links its own vsnprintf, which has no %z, %ll or %j. */
 int opc_fail(struct opc_err *e, enum opc_exc kind, int err, const char *fmt, ...)
 {
     if (!e)
@@ -253,8 +255,9 @@ int opc_check_name(const char *utf8, size_t len, char out[AMP_RPMSG_NAME_LEN],
                    struct opc_err *e)
 {
     if (len > AMP_RPMSG_NAME_LEN - 1)
-        return opc_fail(e, OPC_EXC_VALUE, 0, "Endpoint name '%.*s' is %zu bytes long in UTF-8; "
-                        "an RPMsg name holds at most %d", (int)(len > 64 ? 64 : len), utf8, len,
+        return opc_fail(e, OPC_EXC_VALUE, 0, "Endpoint name '%.*s' is %lu bytes long in UTF-8; "
+                        "an RPMsg name holds at most %d", (int)(len > 64 ? 64 : len), utf8,
+                        (unsigned long)len,
                         AMP_RPMSG_NAME_LEN - 1);
     if (memchr(utf8, '\0', len))
         return opc_fail(e, OPC_EXC_VALUE, 0, "Endpoint name must not contain NUL characters");
@@ -278,8 +281,8 @@ int opc_check_timeout(long long v, bool overflow, int32_t *out, struct opc_err *
 {
     if (overflow || v < -1 || v > INT32_MAX)
         return opc_fail(e, OPC_EXC_VALUE, 0, "timeout must be -1 (wait forever), 0 (try once) or "
-                        "a number of milliseconds up to %d, not %lld", INT32_MAX,
-                        overflow ? (long long)INT64_MAX : v);
+                        "a number of milliseconds up to %d, not %ld", INT32_MAX,
+                        overflow ? LONG_MAX : (long)v);
     *out = (int32_t)v;
     return 0;
 }
@@ -288,7 +291,7 @@ int opc_check_entry(long long v, bool overflow, uint64_t *out, struct opc_err *e
 {
     if (overflow || v < 0 || v > 0xFFFFFFFFLL)
         return opc_fail(e, OPC_EXC_VALUE, 0, "RemoteProc entry address must be from 0 to "
-                        "0xFFFFFFFF, not %lld", overflow ? (long long)INT64_MAX : v);
+                        "0xFFFFFFFF, not %ld", overflow ? LONG_MAX : (long)v);
     *out = (uint64_t)v;
     return 0;
 }
@@ -1242,8 +1245,8 @@ int opc_ept_send(struct opc_ept *ept, const void *data, size_t len, uint32_t src
         return deinit_error(ept, e);
     uint32_t max = amp_rpmsg_max_payload(opc.dev);
     if (len > max)
-        return opc_fail(e, OPC_EXC_VALUE, 0, "payload of %zu bytes exceeds the %lu-byte maximum "
-                        "of one RPMsg buffer; split it into smaller messages", len,
+        return opc_fail(e, OPC_EXC_VALUE, 0, "payload of %lu bytes exceeds the %lu-byte maximum "
+                        "of one RPMsg buffer; split it into smaller messages", (unsigned long)len,
                         (unsigned long)max);
     /* A core that died since the last round: say so rather than send into
      * rings nobody reads. */
@@ -1370,16 +1373,16 @@ int opc_rproc_load_entry(const void *owner, uint64_t entry, struct opc_err *e)
             const struct amp_mem_region *r = &map->regions[i];
             if (!(r->flags & AMP_MEM_EXEC))
                 continue;
-            n += (size_t)snprintf(where + n, sizeof where - n, "%s%s 0x%08llx-0x%08llx",
-                                  n ? ", " : "", r->name, (unsigned long long)r->da,
-                                  (unsigned long long)(r->da + r->size - 1));
+            n += (size_t)snprintf(where + n, sizeof where - n, "%s%s 0x%08lx-0x%08lx",
+                                  n ? ", " : "", r->name, (unsigned long)r->da,
+                                  (unsigned long)(r->da + r->size - 1));
         }
-        return opc_fail(e, OPC_EXC_VALUE, 0, "entry address 0x%llx is not in the remote core's "
-                        "executable memory (%s)", (unsigned long long)entry, where);
+        return opc_fail(e, OPC_EXC_VALUE, 0, "entry address 0x%lx is not in the remote core's "
+                        "executable memory (%s)", (unsigned long)entry, where);
     }
     if (rc != 0)
-        return opc_fail(e, OPC_EXC_OS, EIO, "cannot use entry address 0x%llx: %s",
-                        (unsigned long long)entry, amp_strerror(rc));
+        return opc_fail(e, OPC_EXC_OS, EIO, "cannot use entry address 0x%lx: %s",
+                        (unsigned long)entry, amp_strerror(rc));
     opc.rproc_owner = owner;
     return 0;
 }
