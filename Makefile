@@ -1,9 +1,47 @@
 # Top-level build. `make` builds everything into build/, `make test` runs
 # every test, `make demo` runs the seed's example against the simulated core.
 # Each part of the tree adds its own rules in mk/*.mk.
+#
+# Two stages, so that nothing is evaluated before the machine has what the
+# build needs (python3, the cross compiler...): stage 1 (this part, no
+# mk/*.mk read) installs missing Debian packages, then runs stage 2 (the
+# rules below) with the same goals and flags, -j included. Stage 2 runs with
+# -s: a recipe prints only the one line it echoes; V=1 shows every command.
+# After `make test`, stage 1 prints the one total over every suite.
 
 BUILD   ?= build
+
+ifeq ($(AMP_STAGE),)
+AMP_GOALS := $(if $(MAKECMDGOALS),$(MAKECMDGOALS),all)
+# Goals that need no packages.
+AMP_NO_DEPS_GOALS := clean uninstall help
+AMP_INNER = $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) AMP_STAGE=2
+.PHONY: $(AMP_GOALS) amp-stage1
+$(AMP_GOALS): amp-stage1
+	@:
+amp-stage1:
+ifneq ($(filter-out $(AMP_NO_DEPS_GOALS),$(AMP_GOALS)),)
+	@tools/install-deps.sh
+endif
+ifneq ($(filter demo,$(AMP_GOALS)),)
+	@mkdir -p $(BUILD); echo "demo: building (log: $(BUILD)/build.log)"
+	+@$(AMP_INNER) all >$(BUILD)/build.log 2>&1 || { tail -n 40 $(BUILD)/build.log; exit 1; }
+endif
+ifneq ($(filter test,$(AMP_GOALS)),)
+	@rm -rf $(BUILD)/test-results
+	+@$(AMP_INNER) $(AMP_GOALS); rc=$$?; tools/test-total.sh $(BUILD)/test-results; \
+	    t=$$?; [ $$rc -eq 0 ] && exit $$t; exit $$rc
+else
+	+@$(AMP_INNER) $(AMP_GOALS)
+endif
+
+else  # ---- stage 2: the build itself
+
 CC      ?= cc
+# Where `make install` puts things (mk/zinstall.mk); DESTDIR stages.
+PREFIX  ?= /usr/local
+AMP_VERSION   := 0.1.0
+AMP_SOVERSION := 0
 PYTHON  ?= python3
 ARM_CC  ?= arm-none-eabi-gcc
 ARM_SIZE ?= arm-none-eabi-size
@@ -31,10 +69,8 @@ CORE_SRCS := $(CORE_PLATFORM_SRCS) $(CORE_VRING_SRCS) $(CORE_RSC_SRCS) $(CORE_RP
 REMOTE_CORE_SRCS := src/vring/vring.c src/vring/vring_device.c src/rpmsg/rpmsg.c src/rpmsg/rpmsg_remote.c
 HOST_CORE_SRCS   := src/vring/vring.c src/vring/vring_driver.c src/rpmsg/rpmsg.c src/rpmsg/rpmsg_host.c
 
-.PHONY: all test demo bench footprint install clean check-freestanding
-# Missing Debian packages are installed first (serial make keeps this order).
-all: deps
-test: deps
+.PHONY: all test demo bench footprint install uninstall clean check-freestanding
+all:
 
 # Host build of the core (static library, position independent for Python).
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/host/%.o)
@@ -82,3 +118,11 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# V=1: the shell shows each recipe command as it runs it (set last, so the
+# $(shell ...) calls made while reading the makefiles stay quiet).
+ifeq ($(V),1)
+.SHELLFLAGS := -xc
+endif
+
+endif  # stage 2

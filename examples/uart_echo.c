@@ -2,7 +2,9 @@
  * uart_echo: load virtual_uart.elf onto the simulated board, exchange a
  * few messages over "vuart-channel", and shut down cleanly.
  *
- *   build/examples/uart_echo [firmware.elf]
+ *   build/examples/uart_echo [firmware.elf [board-name]]
+ *
+ * Walked through step by step in docs/host-c.md.
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,11 +73,13 @@ static bool got_reply(const void *arg)
 int main(int argc, char **argv)
 {
     const char *firmware = argc > 1 ? argv[1] : "build/firmware/virtual_uart.elf";
+    /* A board of our own name: another program may have the default open. */
+    const char *board_name = argc > 2 ? argv[2] : "uart-echo";
     char err[512];
     struct amp_sim_board *board;
     /* An example should leave nothing behind: drop the flash file at exit. */
     struct amp_sim_options opt = {
-        .name = "uart-echo",
+        .name = board_name,
         .wait_mode = AMP_SIM_WAIT_BLOCKING,
         .remove_flash_on_close = true,
     };

@@ -74,7 +74,7 @@ test-c: $(PY_TEST_FIRMWARE) $(BUILD)/firmware/fault.elf
 PY_TEST_ENV := PYTHONPATH=$(BUILD)/python AMP_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1
 
 test-python: python $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf $(PY_TEST_FIRMWARE)
-	$(PY_TEST_ENV) $(PYTHON) tests/python/run.py
+	@$(RUN_SUITE) python env $(PY_TEST_ENV) $(PYTHON) tests/python/run.py
 test: test-python
 
 # ---- The seed's example, bounded, against virtual_uart.elf. A board of its
@@ -82,17 +82,22 @@ test: test-python
 demo-python: python $(BUILD)/firmware/virtual_uart.elf
 	cd $(BUILD)/firmware && OPENAMP_SIM_NAME=seed-demo-$$$$ OPENAMP_SIM_REMOVE_FLASH=1 \
 	    PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) $(abspath examples/seed_example.py)
-# A fresh machine gets its packages first (python3-dev for the module).
-demo: deps demo-python
+demo: demo-python
 
-# ---- Install: the module, its stub and amp-simcore beside it, into the
-# interpreter's site-packages (platlib), or under PREFIX; DESTDIR stages.
-PY_PLATLIB = $(shell $(PYTHON) -c 'import sys, sysconfig as s; p = sys.argv[1]; print(s.get_path("platlib", vars={"base": p, "platbase": p}) if p else s.get_path("platlib"))' '$(PREFIX)')
+# ---- Install: the module where $(PYTHON) finds it (its platlib) or, with
+# PREFIX given, under PREFIX (posix_prefix scheme); its stub as the PEP 561
+# stub-only package openamp-stubs beside it, which mypy and pyright find.
+# amp-simcore goes to libexec/amp (mk/zinstall.mk): the module looks for it
+# there relative to itself. DESTDIR stages.
+PY_PLATLIB = $(shell $(PYTHON) -c 'import sys, sysconfig as s; p = sys.argv[1]; print(s.get_path("platlib", "posix_prefix", vars={"base": p, "platbase": p}) if p else s.get_path("platlib"))' '$(if $(filter file,$(origin PREFIX)),,$(PREFIX))')
+PY_INSTALL_FILES = $(PY_PLATLIB)/openamp$(PY_EXT_SUFFIX):$(PY_MODULE):0755 \
+                   $(PY_PLATLIB)/openamp-stubs/__init__.pyi:$(PY_STUB):0644
 install-python: python
-	@dir='$(DESTDIR)$(PY_PLATLIB)'; test -n '$(PY_PLATLIB)' || { echo "python.mk: no site-packages" >&2; exit 1; }; \
-	echo "  INSTALL $$dir/openamp$(PY_EXT_SUFFIX)"; \
-	install -d "$$dir" && \
-	install -m 0755 $(PY_MODULE) "$$dir/openamp$(PY_EXT_SUFFIX)" && \
-	install -m 0644 $(PY_STUB) "$$dir/openamp.pyi" && \
-	install -m 0755 $(PY_SIMCORE) "$$dir/amp-simcore"
+	@test -n '$(PY_PLATLIB)' || { echo "python.mk: no site-packages" >&2; exit 1; }
+	@tools/install-files.sh install '$(DESTDIR)' $(PY_INSTALL_FILES)
+uninstall-python:
+	@test -n '$(PY_PLATLIB)' || { echo "python.mk: no site-packages" >&2; exit 1; }
+	@tools/install-files.sh uninstall '$(DESTDIR)' $(PY_INSTALL_FILES)
+.PHONY: uninstall-python
 install: install-python
+uninstall: uninstall-python

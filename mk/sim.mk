@@ -1,7 +1,9 @@
 # The simulated board sim-h747: host library (src/sim), the simulated core
 # (amp-simcore), the firmware SDK (sdk/), example firmware and the C example.
 
-LIBEXECDIR ?= /usr/local/libexec/amp
+# Where amp-simcore is installed; the library also finds it relative to
+# itself (amp_sim_find_simcore), so a prefix moved after the build works.
+LIBEXECDIR ?= $(PREFIX)/libexec/amp
 
 # ---- Host library: static, position independent (the Python module links it).
 SIM_SRCS := $(sort $(wildcard src/sim/*.c))
@@ -69,10 +71,10 @@ test-c: $(FIRMWARE) $(SIMCORE)
 # The C example must print the five echoes it asks for (it checks their text).
 .PHONY: test-example
 test-example: $(SIM_EXAMPLES) $(FIRMWARE) $(SIMCORE)
-	@out=$$($(BUILD)/examples/uart_echo $(BUILD)/firmware/virtual_uart.elf) || \
-	    { echo "$$out"; echo "uart_echo failed" >&2; exit 1; }; \
-	n=$$(printf '%s\n' "$$out" | grep -c '^echo: ') ; \
-	echo "uart_echo: $$n echoes"; test "$$n" -eq 5
+	@$(RUN_SUITE) example sh -c 'out=$$("$$0" "$$1") || { echo "$$out"; exit 1; }; \
+	    echo "$$out"; n=$$(printf "%s\n" "$$out" | grep -c "^echo: "); \
+	    echo "uart_echo: $$n echoes"; test "$$n" -eq 5' \
+	    $(BUILD)/examples/uart_echo $(BUILD)/firmware/virtual_uart.elf
 test: test-example
 # Keep the firmware objects (make would delete them as intermediates).
 .SECONDARY: $(FW_COMMON_OBJS) $(FIRMWARE_SRCS:firmware/%.c=$(BUILD)/fw/firmware/%.o)

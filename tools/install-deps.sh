@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install the Debian packages the build and tests need, only if missing.
-# Called by `make test`, `make demo` and `make bench` on a fresh machine.
+# Called by stage 1 of the Makefile before anything else is read or built,
+# so a machine with only make and a C compiler gets the rest here.
 set -e
-PKGS="libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi python3-dev gnuplot-nox"
+PKGS="python3 python3-dev libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi gnuplot-nox pkg-config cmake mypy"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -14,5 +15,11 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends $missing >/dev/null
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } \
+        >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    echo "install-deps: apt-get failed" >&2
+    exit 1
+fi

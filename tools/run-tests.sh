@@ -1,12 +1,21 @@
 #!/bin/sh
-# Run each test program; print a one-line summary; fail if any failed.
-pass=0; fail=0; failed=""
+# Run each cmocka test program; print what failed and a one-line summary
+# counting test cases (a program that dies before its summary counts one
+# failure). Fails if any failed.
+pass=0; fail=0; programs=0; failed=""
+out=$(mktemp) || exit 1
+trap 'rm -f "$out"' EXIT
 for t in "$@"; do
-    if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$t"; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1)); failed="$failed $t"
-    fi
+    programs=$((programs + 1))
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$t" >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+    p=${p:-0}; f=${f:-0}
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    pass=$((pass + p)); fail=$((fail + f))
+    [ "$rc" -ne 0 ] && failed="$failed $t"
 done
-echo "programs: $pass passed, $fail failed"
-[ "$fail" -eq 0 ] || { echo "failed:$failed" >&2; exit 1; }
+echo "c: $pass passed, $fail failed ($programs programs)"
+[ -z "$failed" ] || { echo "failed:$failed" >&2; exit 1; }

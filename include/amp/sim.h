@@ -90,12 +90,20 @@ int amp_sim_load_file(struct amp_sim_board *board, const char *path, char *errms
                       size_t errlen);
 /* Copy the trace buffer's text (NUL-terminated) into buf. Returns its length. */
 int amp_sim_read_trace(struct amp_sim_board *board, char *buf, size_t len);
+/*
+ * Why the core died on its own (state CRASHED), e.g. "killed by signal 11
+ * (SIGSEGV)" or "the firmware exited with status 3"; amp-simcore also
+ * writes the fault address and pc of a fault to its stderr. Returns the
+ * length written: 0 (empty text) if the core did not crash.
+ */
+int amp_sim_crash_reason(struct amp_sim_board *board, char *buf, size_t len);
 /* Process id of the running core, or -1. */
 int amp_sim_core_pid(struct amp_sim_board *board);
 
 /* Locate amp-simcore: $AMP_SIMCORE, next to the calling library or program,
- * ../bin/ (build tree) or ../libexec/amp/ from it, then the install
- * directory. Returns 0 and the path, or -AMP_ENOENT. */
+ * ../bin/ (build tree), ../libexec/amp/ or ../../../libexec/amp/ (from
+ * site-packages) from it, then the install directory. Returns 0 and the
+ * path, or -AMP_ENOENT. */
 int amp_sim_find_simcore(char *path, size_t len);
 
 #endif /* AMP_SIM_H */

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -69,6 +70,68 @@ static int map_region(const struct region *r)
     return 0;
 }
 
+/* ---- A fault says where it happened (stderr), then kills the core as before. */
+
+static char *put_str(char *p, const char *s)
+{
+    while (*s)
+        *p++ = *s++;
+    return p;
+}
+
+static char *put_hex(char *p, uint64_t v)
+{
+    char digits[16];
+    int n = 0;
+    do
+        digits[n++] = "0123456789abcdef"[v & 15];
+    while ((v >>= 4) && n < 16);
+    p = put_str(p, "0x");
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* Async-signal-safe: formats by hand, one write(). SA_RESETHAND: returning
+ * re-runs the faulting instruction, which now takes the default action. */
+static void on_fault(int sig, siginfo_t *si, void *ucv)
+{
+    char msg[160], *p = msg;
+    p = put_str(p, "amp-simcore: ");
+    const char *name = sigabbrev_np(sig);
+    p = put_str(p, "SIG");
+    p = put_str(p, name ? name : "?");
+    p = put_str(p, " at address ");
+    p = put_hex(p, (uint64_t)(uintptr_t)si->si_addr);
+#if defined(__x86_64__)
+    const ucontext_t *uc = ucv;
+    p = put_str(p, ", pc ");
+    p = put_hex(p, (uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
+#else
+    (void)ucv;
+#endif
+    *p++ = '\n';
+    ssize_t w = write(2, msg, (size_t)(p - msg));
+    (void)w;
+}
+
+static void catch_faults(void)
+{
+    /* Its own stack: the firmware's may be what overflowed. */
+    static char alt[16384] __attribute__((aligned(16)));
+    stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
+    sigaltstack(&ss, NULL);
+    static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fault;
+        sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     /* The core must not outlive the host that owns the board. */
@@ -105,6 +168,7 @@ int main(int argc, char **argv)
     if (close_range(FD_FIRST_MEM, ~0u, 0) != 0)
         return fail("close_range", strerror(errno));
 
+    catch_faults();
     /* crt0 sets its own stack and never returns. */
     void (*start)(void) = (void (*)(void))(uintptr_t)entry;
     start();

@@ -48,6 +48,7 @@ bool sim_core_check(struct amp_sim_board *board)
         return false;  /* still running */
     /* Ended on its own, or reaped behind our back (ECHILD): gone either way. */
     board->core_died = true;
+    board->core_code = rc == 0 ? info.si_code : 0;
     board->core_status = rc == 0 ? info.si_status : -1;
     forget_core(board);
     return true;
@@ -181,6 +182,7 @@ static int sim_start(void *ctx, uint64_t entry)
     board->pid = pid;
     board->pidfd = pidfd;
     board->core_died = false;
+    board->core_code = 0;
     board->core_status = 0;
     board->polls = 0;
     struct epoll_event ev = { .events = EPOLLIN, .data.fd = pidfd };
@@ -220,4 +222,23 @@ int amp_sim_core_pid(struct amp_sim_board *board)
         return -1;
     sim_core_check(board);
     return board->pid > 0 ? (int)board->pid : -1;
+}
+
+int amp_sim_crash_reason(struct amp_sim_board *board, char *buf, size_t len)
+{
+    if (!board || !buf || len == 0)
+        return -AMP_EINVAL;
+    buf[0] = '\0';
+    sim_core_check(board);
+    if (!board->core_died)
+        return 0;
+    int n;
+    if (board->core_code == CLD_EXITED)
+        n = snprintf(buf, len, "the firmware exited with status %d", board->core_status);
+    else if (board->core_code == CLD_KILLED || board->core_code == CLD_DUMPED)
+        n = snprintf(buf, len, "killed by signal %d (SIG%s)", board->core_status,
+                     sigabbrev_np(board->core_status) ? sigabbrev_np(board->core_status) : "?");
+    else
+        n = snprintf(buf, len, "ended (how is unknown)");
+    return n < 0 ? -AMP_EIO : (int)((size_t)n < len ? (size_t)n : len - 1);
 }

@@ -168,7 +168,9 @@ static int copy_path(char *out, size_t len, const char *path)
     return 0;
 }
 
-/* Try dir/amp-simcore, dir/../bin/ (the build tree), dir/../libexec/amp/. */
+/* Try dir/amp-simcore, dir/../bin/ (the build tree), dir/../libexec/amp/
+ * (an installed program or library), dir/../../../libexec/amp/ (an installed
+ * Python module: PREFIX/lib/pythonX.Y/site-packages). */
 static bool try_dir(const char *file, char *out, size_t len)
 {
     char dir[PATH_MAX];
@@ -179,7 +181,8 @@ static bool try_dir(const char *file, char *out, size_t len)
         return false;
     *slash = '\0';
     static const char *const rel[] = { "/amp-simcore", "/../bin/amp-simcore",
-                                       "/../libexec/amp/amp-simcore" };
+                                       "/../libexec/amp/amp-simcore",
+                                       "/../../../libexec/amp/amp-simcore" };
     for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
         char cand[PATH_MAX];
         int n = snprintf(cand, sizeof cand, "%s%s", dir, rel[i]);

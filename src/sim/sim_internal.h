@@ -57,7 +57,8 @@ struct amp_sim_board {
     pid_t pid;            /* running core, or -1 */
     int pidfd;            /* its pidfd, or -1 */
     bool core_died;       /* the core ended on its own (not by stop) */
-    int core_status;      /* its wait status, when known */
+    int core_code;        /* how it ended: CLD_EXITED, CLD_KILLED, CLD_DUMPED; 0 unknown */
+    int core_status;      /* exit status or signal number, when known */
     unsigned polls;       /* polled-mode waits since the last death check */
 
     struct amp_platform platform;

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Sum the suites' results (tools/run-suite.sh) into make test's one total.
+dir=$1
+passed=0; failed=0; suites=0; bad=""
+for r in "$dir"/*.result; do
+    [ -f "$r" ] || continue
+    read -r p f <"$r" || continue
+    suites=$((suites + 1)); passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" -ne 0 ] && bad="$bad $(basename "$r" .result)"
+done
+if [ "$suites" -eq 0 ]; then
+    echo "test total: no suite ran"
+    exit 1
+fi
+echo "test total: $passed passed, $failed failed ($suites suites${bad:+; failed:$bad})"
+[ "$failed" -eq 0 ]
