@@ -71,6 +71,23 @@ $(BUILD)/tests/test_openamp_core: SAN_TEST_LIBS += $(OPC_SAN_LIB) $(BUILD)/san/l
     $(BUILD)/san/libamp.a
 test-c: $(PY_TEST_FIRMWARE) $(BUILD)/firmware/fault.elf
 
+# The same test under ThreadSanitizer: the layer is all about threads (the
+# receive thread, the board lock, waits that let it go). -Wno-tsan: the
+# core's fences order shared memory for the other process, which TSan
+# does not see anyway.
+OPC_TSAN_TEST := $(BUILD)/tests-tsan/test_openamp_core
+OPC_TSAN_SRCS := tests/c/test_openamp_core.c $(OPC_SRCS) $(sort $(wildcard src/sim/*.c)) $(CORE_SRCS)
+$(OPC_TSAN_TEST): $(OPC_TSAN_SRCS) $(OPC_HDRS) $(wildcard include/amp/*.h src/sim/*.h)
+	@mkdir -p $(@D)
+	@echo "  CC-TSAN $@"; $(CC) $(CSTD) $(WARN) $(INC) -O1 -g -fsanitize=thread -Wno-tsan -D_GNU_SOURCE \
+	    -DAMP_LIBEXECDIR='"$(LIBEXECDIR)"' $(OPC_TSAN_SRCS) -o $@ -lcmocka -lpthread
+.PHONY: test-openamp-core-tsan
+test-openamp-core-tsan: $(OPC_TSAN_TEST) $(PY_TEST_FIRMWARE) $(BUILD)/firmware/virtual_uart.elf \
+    $(BUILD)/firmware/fault.elf $(BUILD)/bin/amp-simcore
+	@$(RUN_SUITE) openamp-tsan env AMP_SIMCORE=$(BUILD)/bin/amp-simcore \
+	    TSAN_OPTIONS=halt_on_error=1 tools/run-tests.sh $(OPC_TSAN_TEST)
+test: test-openamp-core-tsan
+
 PY_TEST_ENV := PYTHONPATH=$(BUILD)/python AMP_BUILD=$(BUILD) PYTHONDONTWRITEBYTECODE=1
 
 test-python: python $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf $(PY_TEST_FIRMWARE)

@@ -29,6 +29,9 @@ struct opc_state opc = {
 
 /* Set in the receive thread: it has no interpreter to release. */
 static __thread bool in_rx_thread;
+/* This thread holds the board mutex (opc.lock_depth is then its count);
+ * thread-local, so asking needs no shared read. */
+static __thread bool lock_held_here;
 
 static bool lock_mine(void);
 static int core_wait(void *ctx, int32_t timeout_ms);
@@ -89,7 +92,7 @@ static uint32_t now_ms(void)
 
 static bool lock_mine(void)
 {
-    return opc.lock_depth > 0 && pthread_equal(opc.lock_owner, pthread_self());
+    return lock_held_here;
 }
 
 static void lock_take(void)
@@ -104,7 +107,7 @@ static void lock_take(void)
         pthread_mutex_lock(&opc.mutex);
         interp_acquire(t);
     }
-    opc.lock_owner = pthread_self();
+    lock_held_here = true;
     opc.lock_depth = 1;
 }
 
@@ -112,6 +115,7 @@ static void lock_give(void)
 {
     if (--opc.lock_depth > 0)
         return;
+    lock_held_here = false;
     pthread_mutex_unlock(&opc.mutex);
 }
 
@@ -386,9 +390,20 @@ static void event_fd_set(struct opc_ept *e, bool readable)
         (void)!read(e->event_fd, &v, sizeof v);   /* non-blocking: clears it */
 }
 
-uint32_t opc_ept_pending(const struct opc_ept *e)
+/* Board lock held. */
+static uint32_t pending(const struct opc_ept *e)
 {
     return e->q_count + e->held_count;
+}
+
+uint32_t opc_ept_pending(const struct opc_ept *e)
+{
+    if (!opc_is_open())
+        return 0;
+    lock_take();
+    uint32_t n = pending(e);
+    lock_give();
+    return n;
 }
 
 /* Move held ring buffers into the queue while there is room: returned to
@@ -401,7 +416,7 @@ static void q_refill(struct opc_ept *e)
             break;
         if (opc.dev && opc.dev->ready)
             (void)amp_rpmsg_release_rx_buffer(opc.dev, e->held[i].data);
-        e->held_head = (e->held_head + 1u) % AMP_RPMSG_MAX_VRING_NUM;
+        e->held_head = (e->held_head + 1u) % OPC_HELD_MAX;
         e->held_count--;
     }
 }
@@ -419,7 +434,7 @@ static uint32_t q_get(struct opc_ept *e, void *buf, uint32_t *src)
     e->q_count--;
     *src = hdr[0];
     q_refill(e);
-    if (!opc_ept_pending(e) && opc.dev && opc.dev->ready)
+    if (!pending(e) && opc.dev && opc.dev->ready)
         event_fd_set(e, false);
     return len;
 }
@@ -441,7 +456,7 @@ static void update_fds(void)
 {
     bool gone = !opc.dev || !opc.dev->ready;
     for (struct opc_ept *e = opc.epts; e; e = e->next)
-        event_fd_set(e, gone || opc_ept_pending(e));
+        event_fd_set(e, gone || pending(e));
 }
 
 /* A message for an endpoint (board lock held; receive thread, or a thread
@@ -453,12 +468,12 @@ static int ept_rx(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32
     struct opc_ept *e = priv;
     if (len > OPC_MSG_MAX)
         return -AMP_EMSGSIZE;   /* cannot happen on this board: counted in rx_dropped */
-    bool was_empty = !opc_ept_pending(e);
+    bool was_empty = !pending(e);
     int rc = AMP_RPMSG_RELEASE;
     if (e->held_count || !q_put(e, src, data, (uint32_t)len)) {
-        if (e->held_count == AMP_RPMSG_MAX_VRING_NUM)
-            return -AMP_ENOBUFS;   /* more than a ring holds: cannot happen */
-        unsigned i = (e->held_head + e->held_count) % AMP_RPMSG_MAX_VRING_NUM;
+        if (e->held_count == OPC_HELD_MAX)
+            return -AMP_ENOBUFS;   /* OPC_HELD_MAX below the ring's buffers: a port's error */
+        unsigned i = (e->held_head + e->held_count) % OPC_HELD_MAX;
         e->held[i].data = data;
         e->held[i].len = (uint32_t)len;
         e->held[i].src = src;
@@ -595,6 +610,7 @@ static int wait_round(int32_t ms)
         uint64_t seq = opc.event_seq;
         void *t = interp_release();
         opc.lock_depth = 0;
+        lock_held_here = false;
         opc.blocked++;
         struct timespec ts;
         if (ms >= 0)
@@ -691,19 +707,26 @@ static int core_wait(void *ctx, int32_t timeout_ms)
 
 /* ---- The receive thread ---- */
 
+/* Move all n bytes through a pipe (write if out, else read): 0 or -1. */
+static int pipe_all(int fd, void *buf, size_t n, bool out)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = out ? write(fd, (const char *)buf + done, n - done)
+                        : read(fd, (char *)buf + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
 static void rx_answer_start(void)
 {
     int rc = amp_rproc_start(opc.rproc);
-    const char *p = (const char *)&rc;
-    size_t done = 0;
-    while (done < sizeof rc) {
-        ssize_t w = write(opc.reply[1], p + done, sizeof rc - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
+    (void)pipe_all(opc.reply[1], &rc, sizeof rc, true);
 }
 
 /* A command from the control pipe: false for stop. */
@@ -734,7 +757,7 @@ static bool rx_lock(void)
         if (poll(&pfd, 1, 1) > 0 && (pfd.revents & POLLIN) && !rx_command())
             return false;
     }
-    opc.lock_owner = pthread_self();
+    lock_held_here = true;
     opc.lock_depth = 1;
     return true;
 }
@@ -809,6 +832,7 @@ static void stop_rx_thread(void)
     if (opc.rx_running) {
         int depth = opc.lock_depth;
         opc.lock_depth = 0;
+        lock_held_here = false;
         pthread_mutex_unlock(&opc.mutex);
         void *t = interp_release();
         int rc = write_byte(opc.ctl[1], CMD_STOP);
@@ -948,6 +972,8 @@ void opc_close(void)
         opc.rproc = NULL;
     }
     opc.phase = OPC_CLOSED;
+    opc.event_seq++;
+    pthread_cond_broadcast(&opc.event);   /* waiters look again and see it closed */
     opc.ns_callback = false;
     opc.nservices = 0;
     /* Endpoints still alive become inert. */
@@ -964,7 +990,7 @@ static struct opc_ept *next_to_deliver(void)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (struct opc_ept *e = opc.epts; e; e = e->next)
-            if (e->has_callback && opc_ept_pending(e) && e->round != opc.round) {
+            if (e->has_callback && pending(e) && e->round != opc.round) {
                 e->round = opc.round;
                 return e;
             }
@@ -998,10 +1024,15 @@ int opc_deliver(void)
         }
         struct opc_service *svc = NULL;
         for (unsigned i = 0; opc.ns_callback && i < opc.nservices && !svc; i++)
-            if (!opc.services[i].heard)
+            if (!opc.services[i].heard) {
                 svc = &opc.services[i];
+                svc->heard = true;
+                /* Only names no local endpoint has, as for a fresh announcement. */
+                for (struct opc_ept *e = opc.epts; e && svc; e = e->next)
+                    if (!strncmp(e->name, svc->name, AMP_RPMSG_NAME_LEN))
+                        svc = NULL;
+            }
         if (svc) {
-            svc->heard = true;
             memcpy(name, svc->name, sizeof name);
             uint32_t addr = svc->addr;
             lock_give();
@@ -1022,7 +1053,16 @@ int opc_deliver(void)
         lock_take();
     }
     opc.delivering = false;
+    if (rc < 0) {
+        /* A round ended early (Ctrl-C in a callback): what is left is
+         * delivered by the next one, whether or not more arrives. */
+        for (struct opc_ept *e = opc.epts; e; e = e->next)
+            if (e->has_callback && pending(e))
+                opc.want_schedule = true;
+    }
     lock_give();
+    if (rc < 0)
+        opc_kick();
     return rc < 0 ? -1 : 0;
 }
 
@@ -1101,6 +1141,15 @@ static int create_error(const struct opc_ept *ept, int rc, uint32_t src, struct 
     }
 }
 
+static void q_free(struct opc_ept *ept)
+{
+    if (opc.ops->free)
+        opc.ops->free(ept->q);
+    else
+        free(ept->q);
+    ept->q = NULL;
+}
+
 int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_callback,
                    uint32_t src, uint32_t dest, struct opc_err *e)
 {
@@ -1109,7 +1158,7 @@ int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_
     ept->owner = owner;
     ept->has_callback = has_callback;
     snprintf(ept->name, sizeof ept->name, "%s", name);
-    ept->q = malloc(OPC_RXQ_BYTES);
+    ept->q = opc.ops->alloc ? opc.ops->alloc(OPC_RXQ_BYTES) : malloc(OPC_RXQ_BYTES);
     if (!ept->q)
         return opc_fail(e, OPC_EXC_NOMEM, 0, "endpoint '%s': no memory for its receive queue",
                         name);
@@ -1133,8 +1182,7 @@ int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_
         }
     }
     if (rc != 0) {
-        free(ept->q);
-        ept->q = NULL;
+        q_free(ept);
         ept->ept.dev = NULL;
         return create_error(ept, rc, src, e);
     }
@@ -1149,10 +1197,9 @@ static void ept_release(struct opc_ept *ept)
     /* Held buffers go back to the remote: nobody will read them now. */
     for (uint32_t i = 0; i < ept->held_count && opc.dev && opc.dev->ready; i++)
         (void)amp_rpmsg_release_rx_buffer(
-            opc.dev, ept->held[(ept->held_head + i) % AMP_RPMSG_MAX_VRING_NUM].data);
+            opc.dev, ept->held[(ept->held_head + i) % OPC_HELD_MAX].data);
     ept->held_count = 0;
-    free(ept->q);
-    ept->q = NULL;
+    q_free(ept);
     ept->q_count = ept->q_used = 0;
     if (ept->event_fd >= 0) {
         close(ept->event_fd);
@@ -1200,7 +1247,12 @@ bool opc_ept_usable(const struct opc_ept *ept)
 
 bool opc_ept_is_ready(const struct opc_ept *ept)
 {
-    return opc_ept_usable(ept) && amp_rpmsg_ept_is_ready(&ept->ept);
+    if (!opc_is_open())
+        return false;
+    lock_take();
+    bool ready = opc_ept_usable(ept) && amp_rpmsg_ept_is_ready(&ept->ept);
+    lock_give();
+    return ready;
 }
 
 static int deinit_error(const struct opc_ept *ept, struct opc_err *e)
@@ -1284,7 +1336,7 @@ int opc_ept_recv(struct opc_ept *ept, void *buf, uint32_t *src, int32_t timeout_
     for (;;) {
         if (!opc_ept_usable(ept))
             return deinit_error(ept, e);
-        if (opc_ept_pending(ept))
+        if (pending(ept))
             return (int)q_get(ept, buf, src);
         (void)amp_rproc_state(opc.rproc);
         if (!opc.dev->ready)
@@ -1392,20 +1444,8 @@ static int start_core(void)
 {
     int rc = -AMP_EIO;
     void *t = interp_release();
-    if (write_byte(opc.ctl[1], CMD_START) == 0) {
-        char *p = (char *)&rc;
-        size_t done = 0;
-        while (done < sizeof rc) {
-            ssize_t got = read(opc.reply[0], p + done, sizeof rc - done);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got <= 0)
-                break;
-            done += (size_t)got;
-        }
-        if (done != sizeof rc)
-            rc = -AMP_EIO;
-    }
+    if (write_byte(opc.ctl[1], CMD_START) == 0 && pipe_all(opc.reply[0], &rc, sizeof rc, false))
+        rc = -AMP_EIO;
     interp_acquire(t);
     return rc;
 }
@@ -1479,21 +1519,11 @@ const char *opc_rproc_state(const void *owner)
     return amp_rproc_state_str(amp_rproc_state(opc.rproc));
 }
 
-/*
- * The board's own account of a crash, where the board library has one (the
- * sim-h747 crash-reason API); weak, so this layer links with a board
- * library that predates it.
- */
-const char *amp_sim_crash_reason(struct amp_sim_board *board) __attribute__((weak));
-
 void opc_crash_reason(char *buf, size_t len)
 {
     buf[0] = '\0';
-    if (!opc.board || amp_rproc_state(opc.rproc) != AMP_RPROC_CRASHED)
-        return;
-    const char *why = amp_sim_crash_reason ? amp_sim_crash_reason(opc.board) : NULL;
-    snprintf(buf, len, "%s", why && *why ? why : "the core ended on its own (crashed or exited); "
-             "this board library gives no reason");
+    if (opc.board && amp_rproc_state(opc.rproc) == AMP_RPROC_CRASHED)
+        (void)amp_sim_crash_reason(opc.board, buf, len);   /* the board says why */
 }
 
 int opc_trace(char *buf, size_t len)

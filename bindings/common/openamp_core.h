@@ -47,7 +47,12 @@
 #define OPC_BOARD_DEFAULT "sim-h747"
 #define OPC_SERVICES 32               /* announcements remembered */
 #define OPC_ANNOUNCE_TIMEOUT_MS 2000  /* wait for a buffer for an NS announcement */
+#ifndef OPC_RXQ_BYTES                 /* a port may choose its own (-D) */
 #define OPC_RXQ_BYTES (64u * 1024u)   /* per-endpoint receive queue (>= 128 full messages) */
+#endif
+#ifndef OPC_HELD_MAX                  /* ring buffers an endpoint may hold: at least the */
+#define OPC_HELD_MAX AMP_RPMSG_MAX_VRING_NUM   /* ring's receive buffers (64 on sim-h747) */
+#endif
 #define OPC_MSG_MAX 496u              /* largest payload this board carries */
 #define OPC_SIGNAL_SLICE_MS 100       /* the main thread looks for signals this often */
 
@@ -94,6 +99,10 @@ struct opc_ops {
     /* Keep the owner alive across a callback (opc_deliver brackets each). */
     void (*ref)(void *owner);
     void (*unref)(void *owner);
+    /* The receive queues' memory (OPC_RXQ_BYTES each, at Endpoint creation
+     * and deinit only, never on the receive path). NULL: malloc/free. */
+    void *(*alloc)(size_t size);
+    void (*free)(void *ptr);
 };
 
 /* ---- Configuration: before the board opens (NULL / -1 / INT_MIN = leave). ---- */
@@ -129,7 +138,7 @@ struct opc_ept {
     uint8_t *q;                      /* OPC_RXQ_BYTES, allocated at create */
     uint32_t q_head, q_used, q_count;
     /* Ring buffers held while the queue is full, oldest first. */
-    struct { void *data; uint32_t len, src; } held[AMP_RPMSG_MAX_VRING_NUM];
+    struct { void *data; uint32_t len, src; } held[OPC_HELD_MAX];
     uint32_t held_head, held_count;
     uint64_t received;               /* messages queued since create */
     uint64_t lost;                   /* held messages discarded by a core stop/crash */
@@ -172,8 +181,7 @@ struct opc_state {
     pthread_mutex_t mutex;
     pthread_cond_t event;                    /* broadcast after each receive round */
     uint64_t event_seq;
-    pthread_t lock_owner;
-    int lock_depth;
+    int lock_depth;                          /* the holder's count (read by it only) */
     bool delivering;                         /* inside opc_deliver */
     unsigned round;
     int blocked;                             /* threads asleep in a wait */
@@ -233,8 +241,9 @@ int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_
 /* Destroy (NS destroy announced, a buffer waited for); deferred while a send
  * on it runs. 0, or -1 with *e (interrupted). Frees the queue. */
 int opc_ept_deinit(struct opc_ept *ept, struct opc_err *e);
-/* Lock not needed: */
+/* Registered, not being deinitialised, board open (a plain check). */
 bool opc_ept_usable(const struct opc_ept *ept);
+/* Usable and bound to a running remote. Takes the board lock itself. */
 bool opc_ept_is_ready(const struct opc_ept *ept);
 int opc_ept_send(struct opc_ept *ept, const void *data, size_t len, uint32_t src, uint32_t dest,
                  int32_t timeout_ms, struct opc_err *e);
@@ -244,7 +253,7 @@ int opc_ept_send(struct opc_ept *ept, const void *data, size_t len, uint32_t src
  * usable, interrupted (OPC_EXC_PENDING). */
 int opc_ept_recv(struct opc_ept *ept, void *buf, uint32_t *src, int32_t timeout_ms,
                  struct opc_err *e);
-/* Messages waiting in its queue (copied + held). */
+/* Messages waiting in its queue (copied + held). Takes the board lock itself. */
 uint32_t opc_ept_pending(const struct opc_ept *ept);
 /* A descriptor readable while the endpoint has messages queued, or while the
  * core is not running (recv() then says why): an eventfd, created on first
@@ -262,8 +271,9 @@ int opc_rproc_stop(const void *owner, struct opc_err *e);
 int opc_rproc_shutdown(const void *owner, struct opc_err *e);
 void opc_rproc_forget(const void *owner);          /* the owner is being freed */
 const char *opc_rproc_state(const void *owner);    /* 'offline', 'running', ... */
-/* Why the core last ended: "" (running / never ran), "exited with status N",
- * "killed by signal N (SIGSEGV)". Board lock held. */
+/* Why the core last ended on its own, from the board (amp_sim_crash_reason:
+ * "killed by signal 11 (SIGSEGV)", "the firmware exited with status 3"),
+ * or "" if it did not (running, stopped, never ran). Board lock held. */
 void opc_crash_reason(char *buf, size_t len);
 int opc_trace(char *buf, size_t len);
 /* "what: the remote core is stopped..." for a device that is not running. */

@@ -96,20 +96,10 @@ static int parse_timeout(PyObject *obj, int32_t *out)
 int opy_ept_deliver(void *owner, uint32_t src, const void *data, size_t len)
 {
     EndpointObject *self = owner;
-    PyObject *cb = self->callback;
-    if (!cb)
+    if (!self->callback)
         return 0;
-    Py_INCREF(cb);   /* the callback may drop the last reference to itself */
-    PyObject *r = NULL;
-    PyObject *payload = PyByteArray_FromStringAndSize(data, (Py_ssize_t)len);
-    PyObject *addr = payload ? PyLong_FromUnsignedLong(src) : NULL;
-    if (addr)
-        r = PyObject_CallFunctionObjArgs(cb, addr, payload, NULL);
-    int rc = opy_callback_result(cb, r);
-    Py_XDECREF(addr);
-    Py_XDECREF(payload);
-    Py_DECREF(cb);
-    return rc;
+    return opy_call(self->callback, PyLong_FromUnsignedLong(src),
+                    PyByteArray_FromStringAndSize(data, (Py_ssize_t)len));
 }
 
 /* ---- deinit ---- */

@@ -161,7 +161,7 @@ static int on_message(void *owner, uint32_t src, const void *data, size_t len)
     return opy_ept_deliver(owner, src, data, len);
 }
 
-int opy_callback_result(PyObject *callback, PyObject *result)
+static int opy_callback_result(PyObject *callback, PyObject *result)
 {
     if (result) {
         Py_DECREF(result);
@@ -170,23 +170,23 @@ int opy_callback_result(PyObject *callback, PyObject *result)
     return callback_failed(callback);
 }
 
+int opy_call(PyObject *callback, PyObject *a, PyObject *b)
+{
+    Py_INCREF(callback);   /* the callback may drop the last reference to itself */
+    PyObject *r = a && b ? PyObject_CallFunctionObjArgs(callback, a, b, NULL) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    int rc = opy_callback_result(callback, r);
+    Py_DECREF(callback);
+    return rc;
+}
+
 static int on_service(uint32_t addr, const char *name)
 {
-    PyObject *cb = opy_ns_callback;
-    if (!cb)
+    if (!opy_ns_callback)
         return 0;
-    Py_INCREF(cb);
-    PyObject *r = NULL;
-    PyObject *pyaddr = PyLong_FromUnsignedLong(addr);
-    PyObject *pyname = pyaddr ? PyUnicode_DecodeUTF8(name, (Py_ssize_t)strlen(name),
-                                                     "surrogateescape") : NULL;
-    if (pyname)
-        r = PyObject_CallFunctionObjArgs(cb, pyaddr, pyname, NULL);
-    int rc = opy_callback_result(cb, r);
-    Py_XDECREF(pyname);
-    Py_XDECREF(pyaddr);
-    Py_DECREF(cb);
-    return rc;
+    return opy_call(opy_ns_callback, PyLong_FromUnsignedLong(addr),
+                    PyUnicode_DecodeUTF8(name, (Py_ssize_t)strlen(name), "surrogateescape"));
 }
 
 static void warn(const char *msg)

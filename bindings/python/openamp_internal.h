@@ -43,9 +43,11 @@ void opy_raise_oserror(int err, PyObject *filename, const char *fmt, ...);
 /* An int argument as long long, for the shared layer's range checks. */
 int opy_as_longlong(PyObject *obj, long long *v, bool *overflow);
 
-/* A callback's result: 0 (an exception went to sys.unraisablehook), or -1 to
- * end the delivery round (KeyboardInterrupt/SystemExit, kept to re-raise). */
-int opy_callback_result(PyObject *callback, PyObject *result);
+/* callback(a, b), stealing a and b (NULL: their creation failed, the error
+ * is reported like the callback's). 0 (an exception went to
+ * sys.unraisablehook), or -1 to end the delivery round (KeyboardInterrupt or
+ * SystemExit, kept to be re-raised). */
+int opy_call(PyObject *callback, PyObject *a, PyObject *b);
 
 /* endpoint.c: the callback of the endpoint object `owner`. */
 int opy_ept_deliver(void *owner, uint32_t src, const void *data, size_t len);

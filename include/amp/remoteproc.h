@@ -141,12 +141,18 @@ struct amp_rproc {
     void *trace;                           /* trace buffer, as this side sees it */
     uint32_t trace_len;
     uint32_t buf_size;                     /* rpmsg buffer size for the Linux model */
+    /*
+     * Another host stack owns rpmsg: start only releases the core. No table
+     * write-back, no rings, no host_table op, no rpmsg init; shared memory is
+     * left as it is. Stop and crash still reset `rpmsg` (its peer is gone).
+     */
+    bool external_host;
 };
 
 /*
  * Init: state OFFLINE; rp->shared is the first region flagged
- * AMP_MEM_SHARED (NULL if none); buf_size 0 (= 512). Set rp->buf_size
- * after init to change the Linux-model buffer size.
+ * AMP_MEM_SHARED (NULL if none); buf_size 0 (= 512); external_host false.
+ * Set rp->buf_size or rp->external_host after init to change them.
  */
 void amp_rproc_init(struct amp_rproc *rp, const struct amp_rproc_board_ops *ops, void *ctx,
                     const struct amp_mem_map *map, const struct amp_platform *platform,
@@ -164,6 +170,8 @@ int amp_rproc_set_entry(struct amp_rproc *rp, uint64_t entry);
  * Boot: honour the embedded table (allocate ANY vrings in shared memory and
  * write them back) or use the board's host-built one, re-init the rpmsg
  * device, then release the core. Works again after stop or a crash.
+ * With rp->external_host, only the last step (and the trace of an embedded
+ * table, if it is still valid).
  *
  * Linux model (embedded table with an rpmsg vdev of 2 vrings): vrings whose
  * da is ANY are placed from the start of rp->shared (after any fixed vring

@@ -54,6 +54,30 @@ struct amp_sim_options {
      * It must outlive the board.
      */
     const struct amp_platform *rpmsg_platform;
+    /*
+     * false (the default, and what the Python module uses): the board is the
+     * rpmsg host. amp_rproc_start() zeroes SRAM4, writes the host-built table
+     * (or the layout of amp_sim_set_layout), lays out the rings and posts the
+     * receive buffers before every boot, or honours a firmware's own table.
+     *
+     * true: the board only boots firmware. amp_rproc_start() never touches
+     * shared memory, a table or the rings; they belong to whoever drives
+     * rpmsg: another host stack writing the board memory itself (OpenAMP,
+     * MicroPython's host code), or amp_sim_rpmsg(), which then sets the
+     * device up when first called (MicroPython's order: shared memory at the
+     * first Endpoint(), the core booted later) and again on the first call
+     * after the core stopped or crashed. Shared memory starts zeroed.
+     */
+    bool external_host;
+    /*
+     * Map flash, SRAM and shared memory in this process at their device
+     * addresses too (MAP_FIXED_NOREPLACE), so code that keeps device
+     * addresses as pointers (MicroPython's) works unchanged. If any range is
+     * already taken in this process, or the kernel refuses the address,
+     * amp_sim_open() fails with -AMP_EADDRINUSE and says which region; it
+     * never falls back silently. Only one such board per process.
+     */
+    bool map_at_device_address;
 };
 
 struct amp_sim_board;
@@ -73,9 +97,58 @@ void amp_sim_close(struct amp_sim_board *board);
 /* The pieces the layers above use. All owned by the board. */
 const struct amp_platform *amp_sim_platform(struct amp_sim_board *board);
 struct amp_rproc *amp_sim_rproc(struct amp_sim_board *board);
-/* The host rpmsg device, initialised lazily with the board's host-built table. */
+/* The host rpmsg device, initialised lazily with the board's host-built table
+ * (or layout). With external_host, see there. */
 int amp_sim_rpmsg(struct amp_sim_board *board, struct amp_rpmsg_device **out);
 const struct amp_mem_map *amp_sim_mem_map(struct amp_sim_board *board);
+
+/*
+ * The memory file behind a region: "flash", "sram" or "shared" (owned by
+ * the board: dup it to keep it). Another process, or another mapping here,
+ * can mmap it MAP_SHARED to see the same bytes. -AMP_ENOENT for another name.
+ */
+int amp_sim_region_fd(struct amp_sim_board *board, const char *region);
+
+/*
+ * A host-chosen layout with no resource table (rpmsg-lite's model: the
+ * firmware knows the addresses from its own configuration), in device
+ * addresses. Everything must lie inside shared memory, the rings and the
+ * pool must not overlap, and the pool must hold buf_count buffers.
+ */
+struct amp_sim_layout {
+    enum amp_rpmsg_addr_mode addr_mode;  /* what descriptors hold */
+    uint32_t shm_da;              /* PHYS: the region buffers live in; OFFSET: offsets from here */
+    uint32_t shm_size;
+    uint32_t vring_da[2];         /* vring 0: remote -> host, vring 1: host -> remote */
+    uint32_t vring_notifyid[2];
+    uint16_t vring_num;           /* power of two, at most 256 */
+    uint32_t vring_align;
+    uint32_t pool_da;
+    uint32_t buf_count;           /* both ways together */
+    uint32_t rx_buf_count;        /* posted for receive; 0 = half */
+    uint32_t buf_size;            /* bytes per buffer incl. header; 0 = 512 */
+    uint32_t features;            /* in force, no table to agree them: e.g. 1 << F_NS */
+    uint32_t trace_da, trace_len; /* the firmware's trace buffer (any board memory); 0 = none */
+};
+
+/*
+ * rpmsg-lite's layout at shm_da (rpmsg_lite_remote_init's view): vring 0 at
+ * shm_da, vring 1 vring_span bytes after it (the platform's VRING_SIZE; 0 =
+ * the ring's size rounded up to `align`), then 2 * num buffers of buf_size
+ * bytes, num for each direction; physical addresses, name service on.
+ */
+int amp_sim_layout_rpmsg_lite(struct amp_sim_layout *out, uint32_t shm_da, uint16_t num,
+                              uint32_t align, uint32_t vring_span, uint32_t buf_size);
+
+/*
+ * Use `layout` instead of MicroPython's host-built table for the board's
+ * own host set-up (amp_sim_rpmsg and every amp_rproc_start of a firmware
+ * without a table); NULL goes back to the table. -AMP_EBUSY while a core
+ * runs, -AMP_ERANGE / -AMP_EINVAL for a layout that does not fit (errmsg
+ * says what). Takes effect at the next set-up.
+ */
+int amp_sim_set_layout(struct amp_sim_board *board, const struct amp_sim_layout *layout,
+                       char *errmsg, size_t errlen);
 
 /* Readable when the core rang our doorbell or died (for poll/select/asyncio).
  * Reading is done by amp_sim_ack(); the platform wait op does it itself. */
@@ -88,7 +161,12 @@ void amp_sim_ack(struct amp_sim_board *board);
  */
 int amp_sim_load_file(struct amp_sim_board *board, const char *path, char *errmsg,
                       size_t errlen);
-/* Copy the trace buffer's text (NUL-terminated) into buf. Returns its length. */
+/*
+ * Copy the trace buffer's text into buf (NUL-terminated); returns its
+ * length. The text is every non-NUL byte of the buffer, in order: a host
+ * that zeroed the start of the buffer does not hide what the firmware
+ * wrote after it.
+ */
 int amp_sim_read_trace(struct amp_sim_board *board, char *buf, size_t len);
 /*
  * Why the core died on its own (state CRASHED), e.g. "killed by signal 11

@@ -325,6 +325,20 @@ int amp_rproc_start(struct amp_rproc *rp)
     if (rp->state == AMP_RPROC_OFFLINE)
         return -AMP_EINVAL;  /* nothing to boot: load or set_entry first */
 
+    if (rp->external_host) {
+        /* Whoever drives rpmsg set shared memory up (MicroPython's order) or
+         * will: touch nothing of it. The trace is only read. */
+        rp->trace = NULL;
+        rp->trace_len = 0;
+        if (rp->has_rsc && amp_rsc_parse(&rp->rsc, rp->rsc.hdr, rp->rsc.size) == 0)
+            find_trace(rp);
+        ret = rp->ops->start(rp->ctx, rp->entry);
+        if (ret < 0)
+            return ret;
+        rp->state = AMP_RPROC_RUNNING;
+        return 0;
+    }
+
     __builtin_memset(&cfg, 0, sizeof(cfg));
     cfg.role = AMP_RPMSG_HOST;
     cfg.platform = rp->platform;

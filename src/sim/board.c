@@ -171,8 +171,20 @@ int sim_host_table(void *ctx, struct amp_rpmsg_config *cfg)
         .trace_len = SIM_TRACE_LEN,
     };
 
-    /* A fresh shared region for every boot: nothing stale for the new core. */
+    /* A fresh shared region for every boot: nothing stale for the new core,
+     * no doorbell of an earlier run; the set-up's own rings follow. */
     memset(shared, 0, AMP_SIM_SHARED_SIZE);
+    uint64_t junk;
+    while (read(board->to_core_fd, &junk, sizeof junk) > 0)
+        ;
+    if (board->has_layout) {
+        sim_layout_config(board, cfg);  /* no table: the firmware knows the layout */
+        /* No status byte either: like rpmsg-lite's master, ring once as the
+         * link-up its remote waits for. No core runs yet; the doorbell stays
+         * pending until it boots and looks. */
+        sim_notify(board, cfg->vring_notifyid[0]);
+        return 0;
+    }
     int rc = amp_rsc_build(shared, SIM_RSC_SIZE, &layout);
     if (rc < 0)
         return rc;
@@ -210,8 +222,11 @@ int amp_sim_rpmsg(struct amp_sim_board *board, struct amp_rpmsg_device **out)
 {
     if (!board || !out)
         return -AMP_EINVAL;
-    /* Set up once; after that the life cycle re-initialises it on each start. */
-    if (!board->rpmsg.role) {
+    /* Set up once; after that the life cycle re-initialises it on each start.
+     * Booting only (external_host): set up now, before the core boots, and
+     * again once a stopped or crashed core took the rings with it. */
+    bool set_up = !board->rpmsg.role || (board->external_host && !board->rpmsg.ready);
+    if (set_up) {
         /* Never rebuild shared memory under a running core. */
         if (amp_rproc_state(&board->rproc) == AMP_RPROC_RUNNING)
             return -AMP_EBUSY;
@@ -258,6 +273,39 @@ bool amp_sim_name_ok(const char *name)
     return true;
 }
 
+static const uint64_t region_da[SIM_REGIONS] = { AMP_SIM_FLASH_DA, AMP_SIM_SRAM_DA,
+                                                  AMP_SIM_SHARED_DA };
+
+/* Map a region's file here: anywhere, or at its device address if asked. */
+static int map_region(struct amp_sim_board *board, int idx, const char *what, size_t size,
+                      char *errmsg, size_t errlen)
+{
+    void *want = board->map_at_da ? (void *)(uintptr_t)region_da[idx] : NULL;
+    int flags = MAP_SHARED | (board->map_at_da ? MAP_FIXED_NOREPLACE : 0);
+    void *p = mmap(want, size, PROT_READ | PROT_WRITE, flags, board->mem_fd[idx], 0);
+    if (p != MAP_FAILED && want && p != want) {
+        /* A kernel without MAP_FIXED_NOREPLACE took the address as a hint. */
+        munmap(p, size);
+        p = MAP_FAILED;
+        errno = EEXIST;
+    }
+    if (p == MAP_FAILED) {
+        int e = errno;
+        if (want) {
+            sim_errmsg(errmsg, errlen,
+                       "board %s: %s: cannot map at its device address 0x%08llx: %s", board->name,
+                       what, (unsigned long long)region_da[idx],
+                       e == EEXIST ? "the range is taken in this process" : strerror(e));
+            return -AMP_EADDRINUSE;
+        }
+        sim_errmsg(errmsg, errlen, "board %s: %s: cannot map: %s", board->name, what,
+                   strerror(e));
+        return -AMP_EIO;
+    }
+    board->mem[idx] = p;
+    return 0;
+}
+
 /* The persistent flash: erased (0xFF) when first created, like real flash. */
 static int open_flash(struct amp_sim_board *board, char *errmsg, size_t errlen)
 {
@@ -286,15 +334,11 @@ static int open_flash(struct amp_sim_board *board, char *errmsg, size_t errlen)
                    strerror(errno));
         return -AMP_EIO;
     }
-    void *p = mmap(NULL, AMP_SIM_FLASH_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) {
-        sim_errmsg(errmsg, errlen, "board %s: flash: cannot map: %s", board->name,
-                   strerror(errno));
-        return -AMP_EIO;
-    }
-    board->mem[SIM_FLASH] = p;
+    int rc = map_region(board, SIM_FLASH, "flash", AMP_SIM_FLASH_SIZE, errmsg, errlen);
+    if (rc)
+        return rc;
     if (fresh)
-        memset(p, 0xFF, AMP_SIM_FLASH_SIZE);
+        memset(board->mem[SIM_FLASH], 0xFF, AMP_SIM_FLASH_SIZE);
     return 0;
 }
 
@@ -316,14 +360,7 @@ static int open_ram(struct amp_sim_board *board, int idx, const char *what, size
                    strerror(errno));
         return -AMP_EIO;
     }
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) {
-        sim_errmsg(errmsg, errlen, "board %s: %s: cannot map: %s", board->name, what,
-                   strerror(errno));
-        return -AMP_EIO;
-    }
-    board->mem[idx] = p;
-    return 0;
+    return map_region(board, idx, what, size, errmsg, errlen);
 }
 
 static int open_doorbells(struct amp_sim_board *board, char *errmsg, size_t errlen)
@@ -411,6 +448,8 @@ int amp_sim_open(struct amp_sim_board **out, const struct amp_sim_options *opt, 
     board->wait_mode = mode;
     board->remove_flash_on_close = opt && opt->remove_flash_on_close;
     board->cpu = opt && opt->pin_cpu ? opt->cpu : -1;
+    board->external_host = opt && opt->external_host;
+    board->map_at_da = opt && opt->map_at_device_address;
 
     int rc;
     if (opt && opt->simcore_path) {
@@ -445,11 +484,9 @@ int amp_sim_open(struct amp_sim_board **out, const struct amp_sim_options *opt, 
         goto fail;
 
     static const char *const names[SIM_REGIONS] = { "flash", "sram", "shared" };
-    static const uint64_t das[SIM_REGIONS] = { AMP_SIM_FLASH_DA, AMP_SIM_SRAM_DA,
-                                               AMP_SIM_SHARED_DA };
     static const uint32_t flags[SIM_REGIONS] = { AMP_MEM_EXEC, AMP_MEM_EXEC, AMP_MEM_SHARED };
     for (int i = 0; i < SIM_REGIONS; i++)
-        board->regions[i] = (struct amp_mem_region){ names[i], das[i], region_size[i],
+        board->regions[i] = (struct amp_mem_region){ names[i], region_da[i], region_size[i],
                                                      board->mem[i], flags[i] };
     board->map = (struct amp_mem_map){ board->regions, SIM_REGIONS };
     board->platform = (struct amp_platform){ &sim_platform_ops, board };
@@ -457,6 +494,7 @@ int amp_sim_open(struct amp_sim_board **out, const struct amp_sim_options *opt, 
     amp_rproc_init(&board->rproc, &sim_board_ops, board, &board->map, board->rpmsg_platform,
                    &board->rpmsg);
     board->rproc.shared = &board->regions[SIM_SHARED];
+    board->rproc.external_host = board->external_host;
     *out = board;
     return 0;
 
@@ -472,4 +510,14 @@ void amp_sim_close(struct amp_sim_board *board)
     if (board->remove_flash_on_close && board->mem_fd[SIM_FLASH] >= 0)
         shm_unlink(board->flash_shm);
     release(board);
+}
+
+int amp_sim_region_fd(struct amp_sim_board *board, const char *region)
+{
+    if (!board || !region)
+        return -AMP_EINVAL;
+    for (int i = 0; i < SIM_REGIONS; i++)
+        if (strcmp(region, board->regions[i].name) == 0)
+            return board->mem_fd[i];
+    return -AMP_ENOENT;
 }

@@ -131,10 +131,11 @@ static int sim_start(void *ctx, uint64_t entry)
         CPU_SET(board->cpu, &cpus);
     }
 
-    /* Stale doorbells from an earlier run would only be spurious wake-ups. */
+    /* A stale doorbell of the core's would only be a spurious wake-up for us.
+     * The host's stays: it may be this boot's, rung while shared memory was
+     * set up before the core runs (like a pending interrupt; rpmsg-lite's
+     * remote waits for it as its link-up). */
     uint64_t junk;
-    while (read(board->to_core_fd, &junk, sizeof junk) > 0)
-        ;
     while (read(board->to_host_fd, &junk, sizeof junk) > 0)
         ;
 

@@ -134,19 +134,24 @@ int amp_sim_read_trace(struct amp_sim_board *board, char *buf, size_t len)
      * the host-built table's. */
     const volatile char *src = board->rproc.trace;
     size_t src_len = board->rproc.trace_len;
-    if (!src || !src_len) {
+    if ((!src || !src_len) && board->has_layout) {
+        /* A table-less layout names its trace itself, or has none. */
+        src_len = board->layout.trace_len;
+        src = src_len ? amp_mem_da_to_va(&board->map, board->layout.trace_da, src_len) : NULL;
+    } else if (!src || !src_len) {
         src = amp_mem_da_to_va(&board->map, SIM_TRACE_DA, SIM_TRACE_LEN);
         src_len = SIM_TRACE_LEN;
     }
     if (!src)
         return -AMP_ENOENT;
-    /* The core may be writing it right now: copy byte by byte, stop at NUL. */
+    /* The core may be writing it right now: copy byte by byte. A host that
+     * zeroed the buffer (MicroPython clears shared memory) leaves NULs before
+     * the firmware's write position: skip them, keep the text after. */
     size_t n = 0;
-    while (n + 1 < len && n < src_len) {
-        char c = src[n];
-        if (c == '\0')
-            break;
-        buf[n++] = c;
+    for (size_t i = 0; i < src_len && n + 1 < len; i++) {
+        char c = src[i];
+        if (c != '\0')
+            buf[n++] = c;
     }
     buf[n] = '\0';
     return (int)n;  /* below len and the region size (1 MiB at most) */

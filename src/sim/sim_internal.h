@@ -61,6 +61,11 @@ struct amp_sim_board {
     int core_status;      /* exit status or signal number, when known */
     unsigned polls;       /* polled-mode waits since the last death check */
 
+    bool external_host;   /* the board boots firmware only (amp_sim_options) */
+    bool map_at_da;       /* regions mapped here at their device addresses */
+    bool has_layout;      /* host set-up uses `layout`, not the host-built table */
+    struct amp_sim_layout layout;
+
     struct amp_platform platform;
     const struct amp_platform *rpmsg_platform;  /* what rpmsg and rproc use */
     struct amp_rproc rproc;
@@ -70,6 +75,9 @@ struct amp_sim_board {
 /* board.c */
 void sim_errmsg(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* layout.c: the host config for board->layout (checked when it was set). */
+void sim_layout_config(struct amp_sim_board *board, struct amp_rpmsg_config *cfg);
 
 /* core.c */
 extern const struct amp_rproc_board_ops sim_board_ops;

@@ -79,6 +79,30 @@ def core_pid():
     return pids[0]
 
 
+class Alarm(Exception):
+    """Raised by the SIGALRM handler of interrupted_after()."""
+
+
+class interrupted_after:
+    """with interrupted_after(0.2): ... - a signal handler raises Alarm in
+    the main thread after that many seconds (as Ctrl-C would)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        def handler(signum, frame):
+            raise Alarm()
+        self.old = signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.old)
+        return False
+
+
 def run_python(code, env=None, timeout=60):
     """Run `code` in a fresh interpreter that finds the module under test."""
     full_env = dict(os.environ)

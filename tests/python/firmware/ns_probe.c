@@ -11,6 +11,7 @@
  * message the host sends on it (send anything first).
  */
 #include "amp_fw.h"
+#include "fw_text.h"
 
 #define BOOT_TIMEOUT_MS 10000
 #define SEND_TIMEOUT_MS 1000
@@ -35,19 +36,6 @@ static size_t put_str(char *buf, size_t at, const char *s)
     return at;
 }
 
-static size_t put_u32(char *buf, size_t at, uint32_t v)
-{
-    char digits[10];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    while (n && at < REPORT_MAX)
-        buf[at++] = digits[--n];
-    return at;
-}
-
 static void on_service(struct amp_rpmsg_device *d, const char *name, uint32_t addr,
                        uint32_t flags, void *priv)
 {
@@ -57,7 +45,7 @@ static void on_service(struct amp_rpmsg_device *d, const char *name, uint32_t ad
     size_t n = put_str(msg, 0, flags == AMP_RPMSG_NS_DESTROY ? "destroy " : "create ");
     n = put_str(msg, n, name);
     n = put_str(msg, n, " ");
-    n = put_u32(msg, n, addr);
+    n = fw_put_u32(msg, n, REPORT_MAX, addr);
     if (probe.dest_addr == AMP_RPMSG_ADDR_ANY) {
         amp_fw_trace("ns_probe: not yet bound, unreported: ");
         amp_fw_trace(name);

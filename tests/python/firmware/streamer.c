@@ -11,24 +11,12 @@
  * from the trace that no send timed out on the remote.
  */
 #include "amp_fw.h"
+#include "fw_text.h"
 
 #define LINE_MAX 496
 
 static struct amp_rpmsg_device dev;
 static struct amp_rpmsg_endpoint stream;
-
-static size_t put_u32(char *buf, size_t at, uint32_t v)
-{
-    char digits[10];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    while (n && at < LINE_MAX)
-        buf[at++] = digits[--n];
-    return at;
-}
 
 /* Parse the next decimal number (optionally negative) from s[*at..len). */
 static bool get_num(const char *s, size_t len, size_t *at, int32_t *out)
@@ -50,7 +38,7 @@ static bool get_num(const char *s, size_t len, size_t *at, int32_t *out)
 static void trace_num(const char *what, uint32_t v)
 {
     char buf[16];
-    size_t n = put_u32(buf, 0, v);
+    size_t n = fw_put_u32(buf, 0, sizeof buf - 1, v);
     buf[n] = '\0';
     amp_fw_trace(what);
     amp_fw_trace(buf);
@@ -80,7 +68,7 @@ static int on_request(struct amp_rpmsg_endpoint *e, void *data, size_t len, uint
         const char *word = "line ";
         while (*word)
             line[k++] = *word++;
-        k = put_u32(line, k, (uint32_t)i);
+        k = fw_put_u32(line, k, LINE_MAX, (uint32_t)i);
         while ((int32_t)k < size - 1)
             line[k++] = '.';
         line[k++] = '\n';
