@@ -34,6 +34,30 @@ $(BUILD)/tests/test_mpy_port: SAN_TEST_LIBS += $(BUILD)/san/libamp-mpy.a $(OPC_S
     $(BUILD)/san/libamp-sim.a $(BUILD)/san/libamp.a
 $(BUILD)/tests/test_mpy_port: SAN_CFLAGS += $(MPY_GLUE_CFLAGS)
 
+# The microcontroller side (opc_mcu.c, ompy_h747.c) is compiled by the
+# stm32 port's build; here it is compile-checked for Cortex-M: the remote
+# role always, the M7 host role when its platform (ports/stm32h747-m7) is
+# in the tree.
+MPY_MCU_SRCS := bindings/micropython/opc_mcu.c bindings/micropython/ompy_h747.c
+# gnu99 as MicroPython builds it (newlib hides pthread types from strict C).
+MPY_MCU_FLAGS := $(filter-out -std=c11,$(FREE_FLAGS)) -std=gnu99 -Ibindings/common -Ibindings/micropython -DOMPY_MCU=1
+MPY_MCU_OBJS := $(MPY_MCU_SRCS:%.c=$(BUILD)/mpy-m4/%.o)
+$(BUILD)/mpy-m4/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC-M4   $< (remote role)"; $(ARM_CC) $(MPY_MCU_FLAGS) $(CM4_FLAGS) -DOMPY_REMOTE=1 \
+	    -MMD -MP -c $< -o $@
+ifneq ($(wildcard ports/stm32h747-m7/amp_stm32h747_m7.h),)
+MPY_MCU_OBJS += $(MPY_MCU_SRCS:%.c=$(BUILD)/mpy-m7/%.o)
+$(BUILD)/mpy-m7/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC-M7   $< (host role)"; $(ARM_CC) $(MPY_MCU_FLAGS) -mcpu=cortex-m7 -mthumb \
+	    -Iports/stm32h747-m7 -Isdk/cm4/include -DOMPY_REMOTE=0 -MMD -MP -c $< -o $@
+endif
+.PHONY: micropython-mcu-check
+micropython-mcu-check: $(MPY_MCU_OBJS)
+all: micropython-mcu-check
+test: micropython-mcu-check
+
 # Test firmware for the MicroPython tests (the board's SDK, as mk/python.mk's).
 MPY_TEST_FIRMWARE := $(BUILD)/tests/micropython/ns_drop.elf
 $(MPY_TEST_FIRMWARE): $(BUILD)/fw/tests/micropython/firmware/ns_drop.o $(BUILD)/firmware/virtual_uart.elf sdk/sim-h747.ld
@@ -49,4 +73,4 @@ test-micropython: $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf
                   $(PY_TEST_FIRMWARE) $(MPY_TEST_FIRMWARE) $(SIMCORE)
 	AMP_BUILD=$(BUILD) $(PYTHON) tests/micropython/run.py $(MICROPYTHON)
 test: test-micropython
--include $(MPY_GLUE_OBJS:.o=.d) $(MPY_GLUE_SAN_OBJS:.o=.d)
+-include $(MPY_GLUE_OBJS:.o=.d) $(MPY_GLUE_SAN_OBJS:.o=.d) $(MPY_MCU_OBJS:.o=.d)

@@ -24,6 +24,7 @@
  * docs/micropython.md lists every difference from upstream's extmod/modopenamp.c.
  */
 #include "py/binary.h"
+#include "py/builtin.h"
 #include "py/mperrno.h"
 #include "py/mphal.h"
 #include "py/objarray.h"
@@ -33,8 +34,12 @@
 
 #include <string.h>
 
+#if OMPY_MCU
+#include "ompy_mcu.h"   /* a microcontroller: opc_mcu.c and the board */
+#else
+#include "ompy_port.h"  /* the unix port: bindings/common over the simulated board */
+#endif
 #include "openamp_core.h"
-#include "ompy_port.h"
 
 #if !MICROPY_ENABLE_FINALISER
 #error "the openamp module needs MICROPY_ENABLE_FINALISER"
@@ -42,13 +47,29 @@
 #if !MICROPY_ENABLE_SCHEDULER
 #error "the openamp module needs MICROPY_ENABLE_SCHEDULER"
 #endif
-#if !MICROPY_PY_THREAD
+#if !OMPY_MCU && !MICROPY_PY_THREAD
 /* The receive thread hands work to the interpreter with mp_sched_schedule,
  * which is thread-safe only when the port's atomic section is a lock. */
 #error "the openamp module needs MICROPY_PY_THREAD on this port"
 #endif
 
 static const struct opc_ops ompy_ops;   /* below: the callbacks */
+
+#if OMPY_MCU
+static void first_use(void)
+{
+    static bool done;
+    if (!done) {
+        done = true;
+        (void)opc_init(&ompy_ops);
+    }
+}
+#define ompy_port_hold_sigint(hold) ((void)(hold))
+#define ompy_port_sigint_pending() false
+#define ompy_port_wake_main() ((void)0)
+#else
+#define first_use() ompy_port_first_use(&ompy_ops)
+#endif
 
 /* ---- SIGINT on the unix port (see the header comment). ---- */
 #if defined(__unix__) && MICROPY_ASYNC_KBD_INTR
@@ -104,7 +125,7 @@ static MP_NORETURN void raise_exc(const struct opc_err *e)
 static void ompy_enter(void)
 {
     struct opc_err e = { 0 };
-    ompy_port_first_use(&ompy_ops);
+    first_use();
     hold_sigint();
     if (opc_enter(&e) < 0) {
         release_sigint();   /* a Ctrl-C held meanwhile wins over the error */
@@ -258,6 +279,63 @@ static mp_obj_t ompy_deliver(mp_obj_t unused)
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(ompy_deliver_obj, ompy_deliver);
 
+#if OMPY_MCU
+/* The doorbell interrupt only schedules this; it runs in thread context. */
+static mp_sched_node_t deliver_node;
+
+static void deliver_from_node(mp_sched_node_t *node)
+{
+    (void)node;
+    (void)opc_deliver();
+}
+
+static bool schedule(void)
+{
+    mp_sched_schedule_node(&deliver_node, deliver_from_node);
+    return true;
+}
+
+#if OMPY_REMOTE
+void HSEM2_IRQHandler(void);
+void HSEM2_IRQHandler(void)
+#else
+void HSEM1_IRQHandler(void);
+void HSEM1_IRQHandler(void)
+#endif
+{
+    ompy_h747_irq();
+    (void)schedule();
+}
+
+uint32_t ompy_mcu_ticks_ms(void)
+{
+    return (uint32_t)mp_hal_ticks_ms();
+}
+
+/* The firmware file from the VFS, read whole (the loader checks it all
+ * before it writes a byte); the GC frees it. */
+int ompy_mcu_read_file(const char *path, void **image, size_t *size, struct opc_err *e)
+{
+    (void)e;
+    mp_obj_t args[2] = { mp_obj_new_str(path, strlen(path)), MP_OBJ_NEW_QSTR(MP_QSTR_rb) };
+    mp_obj_t f = mp_builtin_open(2, args, (mp_map_t *)&mp_const_empty_map);
+    mp_obj_t dest[2];
+    mp_load_method(f, MP_QSTR_read, dest);
+    mp_obj_t data = mp_call_method_n_kw(0, 0, dest);   /* raises OSError itself */
+    mp_stream_close(f);
+    mp_buffer_info_t bi;
+    mp_get_buffer_raise(data, &bi, MP_BUFFER_READ);
+    *image = bi.buf;
+    *size = bi.len;
+    return 0;
+}
+
+void ompy_mcu_free_file(void *image, size_t size)
+{
+    (void)image;
+    (void)size;
+}
+#else
 /* From the receive thread (not an interpreter thread): mp_sched_schedule
  * is safe there because this port's atomic section is a mutex. */
 static bool schedule(void)
@@ -267,10 +345,15 @@ static bool schedule(void)
     ompy_port_wake_main();   /* end a time.sleep() in select() so the scheduler runs */
     return true;
 }
+#endif
 
 static bool is_main_thread(void)
 {
+    #if MICROPY_PY_THREAD
     return mp_thread_is_main_thread();
+    #else
+    return true;
+    #endif
 }
 
 static int check_signals(void)
@@ -536,7 +619,8 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &endpoint_locals_dict
     );
 
-/* ---- RemoteProc ---- */
+/* ---- RemoteProc (host role only, as upstream) ---- */
+#if !OMPY_REMOTE
 
 typedef struct _ompy_rproc_obj_t {
     mp_obj_base_t base;
@@ -680,6 +764,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     print, rproc_print,
     locals_dict, &rproc_locals_dict
     );
+#endif /* !OMPY_REMOTE */
 
 /* ---- Module ---- */
 
@@ -705,7 +790,9 @@ static const mp_rom_map_elem_t ompy_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_ENDPOINT_ADDR_ANY), MP_ROM_INT((mp_int_t)AMP_RPMSG_ADDR_ANY) },
     { MP_ROM_QSTR(MP_QSTR_new_service_callback), MP_ROM_PTR(&ompy_new_service_callback_obj) },
     { MP_ROM_QSTR(MP_QSTR_Endpoint), MP_ROM_PTR(&ompy_endpoint_type) },
+    #if !OMPY_REMOTE
     { MP_ROM_QSTR(MP_QSTR_RemoteProc), MP_ROM_PTR(&ompy_rproc_type) },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(ompy_module_globals, ompy_module_globals_table);
 
