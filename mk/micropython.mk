@@ -70,7 +70,7 @@ all: $(MPY_TEST_FIRMWARE)
 # part of this tree: MICROPYTHON=/path/to/micropython make test-micropython.
 # Without it the runner says so and skips (it cannot run in CI).
 test-micropython: $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf \
-                  $(PY_TEST_FIRMWARE) $(MPY_TEST_FIRMWARE) $(SIMCORE)
+                  $(BUILD)/tests/python/ns_probe.elf $(MPY_TEST_FIRMWARE) $(SIMCORE)
 	AMP_BUILD=$(BUILD) $(PYTHON) tests/micropython/run.py $(MICROPYTHON)
 test: test-micropython
 -include $(MPY_GLUE_OBJS:.o=.d) $(MPY_GLUE_SAN_OBJS:.o=.d) $(MPY_MCU_OBJS:.o=.d)

@@ -10,10 +10,12 @@ import time
 import openamp
 
 BUILD = os.getenv("AMP_BUILD") or "build"
-VIRTUAL_UART = BUILD + "/firmware/virtual_uart.elf"
-FAULT = BUILD + "/firmware/fault.elf"
-NS_PROBE = BUILD + "/tests/python/ns_probe.elf"
-NS_DROP = BUILD + "/tests/micropython/ns_drop.elf"
+# The runner names the firmware of the core type under test (native x86-64
+# or the emulated Cortex-M4); these defaults are the native build's.
+VIRTUAL_UART = os.getenv("AMP_FW_VIRTUAL_UART") or BUILD + "/firmware/virtual_uart.elf"
+FAULT = os.getenv("AMP_FW_FAULT") or BUILD + "/firmware/fault.elf"
+NS_PROBE = os.getenv("AMP_FW_NS_PROBE") or BUILD + "/tests/python/ns_probe.elf"
+NS_DROP = os.getenv("AMP_FW_NS_DROP") or BUILD + "/tests/micropython/ns_drop.elf"
 SLOW_MS = 10000
 
 
@@ -23,7 +25,7 @@ def my_pid():
 
 
 def simcore_children():
-    """amp-simcore processes whose parent is this process (zombies too)."""
+    """amp-simcore(-cm4) processes whose parent is this process (zombies too)."""
     me = my_pid()
     found = []
     for entry in os.listdir("/proc"):
@@ -36,7 +38,7 @@ def simcore_children():
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        if comm == "amp-simcore" and int(fields[1]) == me:
+        if comm.startswith("amp-simcore") and int(fields[1]) == me:   # -cm4 too
             found.append(int(entry))
     return found
 

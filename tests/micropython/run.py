@@ -22,8 +22,44 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.abspath(os.environ.get("AMP_BUILD", os.path.join(ROOT, "build")))
-VIRTUAL_UART = os.path.join(BUILD, "firmware", "virtual_uart.elf")
-FAULT = os.path.join(BUILD, "firmware", "fault.elf")
+
+
+def elf_machine(path):
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    return int.from_bytes(head[18:20], "little") if head[:4] == b"\x7fELF" else None
+
+
+EM_X86_64, EM_ARM = 62, 40
+FIRMWARE = {   # name -> (folder, the tests' variable)
+    "virtual_uart": ("firmware", "AMP_FW_VIRTUAL_UART"),
+    "fault": ("firmware", "AMP_FW_FAULT"),
+    "ns_probe": (os.path.join("tests", "python"), "AMP_FW_NS_PROBE"),
+    "ns_drop": (os.path.join("tests", "micropython"), "AMP_FW_NS_DROP"),
+}
+
+
+def core_sets():
+    """Firmware per core type: the native x86-64 core, and the emulated
+    Cortex-M4 when its images are built (NAME.elf, NAME-x86_64.elf,
+    NAME-cm4.elf: classified by their ELF machine). A test firmware with no
+    M4 build is taken from the native set."""
+    sets = {"native": {}, "cm4": {}}
+    for name, (folder, var) in FIRMWARE.items():
+        for suffix in ("-x86_64", "", "-cm4"):
+            path = os.path.join(BUILD, folder, name + suffix + ".elf")
+            kind = {EM_X86_64: "native", EM_ARM: "cm4"}.get(elf_machine(path))
+            if kind and var not in sets[kind]:
+                sets[kind][var] = path
+    if "AMP_FW_VIRTUAL_UART" not in sets["cm4"]:
+        del sets["cm4"]
+    else:
+        for var, path in sets["native"].items():
+            sets["cm4"].setdefault(var, path)
+    return sets
 # The seed document sits beside the checkout (or beside its worktree folder).
 SEED_FILE = next((p for p in (os.path.join(d, "shared", "seed", "openamp-module.txt")
                               for d in (os.path.dirname(ROOT),
@@ -63,15 +99,17 @@ def cores_of(host_pid):
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if (len(argv) >= 3 and os.path.basename(argv[0]) == b"amp-simcore"
+        if (len(argv) >= 3 and os.path.basename(argv[0]).startswith(b"amp-simcore")
                 and argv[2] == str(host_pid).encode()):
             found.append(int(entry))
     return found
 
 
 class Runner:
-    def __init__(self, micropython):
+    def __init__(self, micropython, core, fw):
         self.mp = micropython
+        self.core = core   # "native" or "cm4": prefixes the test names
+        self.fw = fw
         self.passed = 0
         self.failed = []
         self.seq = 0
@@ -80,7 +118,7 @@ class Runner:
         self.seq += 1
         name = "mpy-test-%d-%d" % (os.getpid(), self.seq)
         env = dict(os.environ, AMP_BUILD=BUILD, MICROPYPATH=HERE, OPENAMP_SIM_NAME=name,
-                   OPENAMP_SIM_REMOVE_FLASH="1")
+                   OPENAMP_SIM_REMOVE_FLASH="1", **self.fw)
         env.update(extra)
         return env, "/dev/shm/amp-%s-flash" % name
 
@@ -95,6 +133,7 @@ class Runner:
         return left
 
     def result(self, name, ok, why=""):
+        name = "%s:%s" % (self.core, name)
         if ok:
             self.passed += 1
             print("ok %s" % name)
@@ -137,8 +176,8 @@ class Runner:
     def script(self, name, source, cwd=None, **env_extra):
         """Start `source` as a script; returns (proc, flash)."""
         tmp = tempfile.mkdtemp(prefix="mpy-")
-        os.symlink(VIRTUAL_UART, os.path.join(tmp, "virtual_uart.elf"))
-        os.symlink(FAULT, os.path.join(tmp, "fault.elf"))
+        os.symlink(self.fw["AMP_FW_VIRTUAL_UART"], os.path.join(tmp, "virtual_uart.elf"))
+        os.symlink(self.fw["AMP_FW_FAULT"], os.path.join(tmp, "fault.elf"))
         with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
             f.write(source)
         env, flash = self.env(**env_extra)
@@ -272,19 +311,23 @@ def main():
               file=sys.stderr)
         return 1
     only = args[0] if args else ""
-    r = Runner(mp)
+    passed, failed = 0, []
     start = time.monotonic()
-    for f in sorted(os.listdir(HERE)):
-        if f.startswith("test_") and f.endswith(".py"):
-            r.run_file(os.path.join(HERE, f), only)
-    if not only:
-        r.seed_verbatim()
-        r.blocked_send_ctrl_c()
-        r.exit_with_running_core()
-        r.bad_board()
-    print("micropython: %d passed, %d failed (%.1f s)" % (r.passed, len(r.failed),
+    for core, fw in core_sets().items():
+        r = Runner(mp, core, fw)
+        for f in sorted(os.listdir(HERE)):
+            if f.startswith("test_") and f.endswith(".py"):
+                r.run_file(os.path.join(HERE, f), only)
+        if not only:
+            r.seed_verbatim()
+            r.blocked_send_ctrl_c()
+            r.exit_with_running_core()
+            r.bad_board()
+        passed += r.passed
+        failed += r.failed
+    print("micropython: %d passed, %d failed (%.1f s)" % (passed, len(failed),
                                                         time.monotonic() - start))
-    return 1 if r.failed or not r.passed else 0
+    return 1 if failed or not passed else 0
 
 
 if __name__ == "__main__":
