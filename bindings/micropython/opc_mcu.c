@@ -31,6 +31,16 @@ static struct amp_platform_ops platform_ops;
 static bool polling;
 static bool stop_round;
 
+/* Bytes of a name up to its NUL, at most AMP_RPMSG_NAME_LEN - 1 (MicroPython's
+ * bare-metal libc has no strnlen). */
+static size_t name_len(const char *name)
+{
+    size_t n = 0;
+    while (n < AMP_RPMSG_NAME_LEN - 1 && name[n])
+        n++;
+    return n;
+}
+
 /* ---- Errors and argument rules (texts as the hosted layer's) ---- */
 
 int opc_fail(struct opc_err *e, enum opc_exc kind, int err, const char *fmt, ...)
@@ -119,7 +129,7 @@ static void service_remember(const char *name, uint32_t addr)
     }
     struct opc_service *s = &opc.services[opc.nservices++];
     memset(s, 0, sizeof *s);
-    memcpy(s->name, name, strnlen(name, AMP_RPMSG_NAME_LEN - 1));
+    memcpy(s->name, name, name_len(name));
     s->addr = addr;
 }
 
@@ -321,8 +331,9 @@ void opc_close(void)
 {
     if (opc.phase != OPC_OPEN)
         return;
-    if (board.rproc)
-        (void)amp_rproc_shutdown(board.rproc);
+    #if !OMPY_REMOTE
+    (void)amp_rproc_shutdown(board.rproc);
+    #endif
     opc.rproc_owner = NULL;
     opc.phase = OPC_CLOSED;
 }
@@ -358,7 +369,7 @@ int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_
     ept->owner = owner;
     ept->has_callback = has_callback;
     ept->event_fd = -1;
-    memcpy(ept->name, name, strnlen(name, AMP_RPMSG_NAME_LEN - 1));
+    memcpy(ept->name, name, name_len(name));
     int rc = amp_rpmsg_create_ept(&ept->ept, board.dev, ept->name, src, dest, ept_rx, on_unbind,
                                   ept);
     if (rc == -AMP_EADDRINUSE)

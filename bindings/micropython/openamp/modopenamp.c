@@ -268,6 +268,7 @@ static int on_service(uint32_t addr, const char *name)
     return rc;
 }
 
+#if !OMPY_MCU
 /* Scheduled by the receive thread: run the queued callbacks. */
 static mp_obj_t ompy_deliver(mp_obj_t unused)
 {
@@ -278,6 +279,7 @@ static mp_obj_t ompy_deliver(mp_obj_t unused)
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(ompy_deliver_obj, ompy_deliver);
+#endif
 
 #if OMPY_MCU
 /* The doorbell interrupt only schedules this; it runs in thread context. */
@@ -312,6 +314,7 @@ uint32_t ompy_mcu_ticks_ms(void)
     return (uint32_t)mp_hal_ticks_ms();
 }
 
+#if !OMPY_REMOTE
 /* The firmware file from the VFS, read whole (the loader checks it all
  * before it writes a byte); the GC frees it. */
 int ompy_mcu_read_file(const char *path, void **image, size_t *size, struct opc_err *e)
@@ -335,6 +338,7 @@ void ompy_mcu_free_file(void *image, size_t size)
     (void)image;
     (void)size;
 }
+#endif
 #else
 /* From the receive thread (not an interpreter thread): mp_sched_schedule
  * is safe there because this port's atomic section is a mutex. */
@@ -688,29 +692,28 @@ static mp_obj_t rproc_start(mp_obj_t self_in)
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(rproc_start_obj, rproc_start);
 
-static mp_obj_t rproc_stop(mp_obj_t self_in)
+/* stop() and shutdown(): nothing to do once the board is closed. */
+static mp_obj_t rproc_call(mp_obj_t self_in, int (*op)(const void *, struct opc_err *))
 {
     struct opc_err e = { 0 };
     if (!opc_is_open())
         return mp_const_none;
     ompy_enter();
-    if (opc_rproc_stop(MP_OBJ_TO_PTR(self_in), &e) < 0)
+    if (op(MP_OBJ_TO_PTR(self_in), &e) < 0)
         leave_raise(&e);
     ompy_leave();
     return mp_const_none;
+}
+
+static mp_obj_t rproc_stop(mp_obj_t self_in)
+{
+    return rproc_call(self_in, opc_rproc_stop);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(rproc_stop_obj, rproc_stop);
 
 static mp_obj_t rproc_shutdown(mp_obj_t self_in)
 {
-    struct opc_err e = { 0 };
-    if (!opc_is_open())
-        return mp_const_none;
-    ompy_enter();
-    if (opc_rproc_shutdown(MP_OBJ_TO_PTR(self_in), &e) < 0)
-        leave_raise(&e);
-    ompy_leave();
-    return mp_const_none;
+    return rproc_call(self_in, opc_rproc_shutdown);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(rproc_shutdown_obj, rproc_shutdown);
 
