@@ -22,7 +22,11 @@ openamp-linux: $(OL_EXAMPLE)
 all: openamp-linux
 
 # Two processes, names of their own (the convention's defaults are global).
+# Run as one suite of make test's total (mk/zz-tests.mk).
+.PHONY: test-openamp-linux-run
 test-openamp-linux: $(OL_EXAMPLE)
+	+@$(RUN_SUITE) openamp-linux $(MAKE) --no-print-directory test-openamp-linux-run
+test-openamp-linux-run: $(OL_EXAMPLE)
 	@tag=amp-oltest-$$$$; sock=/tmp/$$tag.event; \
 	$(OL_EXAMPLE) remote -s $$tag.shm -k $$sock > $(BUILD)/$$tag-remote.log 2>&1 & rpid=$$!; \
 	$(OL_EXAMPLE) host -n 1000 -s $$tag.shm -k $$sock; hrc=$$?; \

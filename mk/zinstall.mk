@@ -12,6 +12,9 @@
 #   $(SDKDIR)/<target>/                   one firmware SDK per target, with firmware.mk
 #   $(BINDIR)/amp                         the amp command (mk/cli.mk)
 #
+# A helper program the library runs (another core type...) is installed
+# with LIBEXEC_PROGRAMS += <path in the build>, from its own fragment.
+#
 # A firmware target adds its SDK from its own fragment (read before this one):
 #   SDK_TARGETS += <target>
 #   SDK_<target>_LIB_OBJS := objects for libamp-fw.a (HAL + the core, built for it)
@@ -58,6 +61,10 @@ $(LIBAMP_SIM_SO): $(INSTALL_SIM_OBJS) $(LIBAMP_SO) pkg/libamp.map
 .PHONY: shared
 shared: $(LIBAMP_SO) $(LIBAMP_SIM_SO)
 all: shared
+
+# amp-simcore (and any other core program, e.g. SIMCORE_CM4 once a fragment
+# defines it) beside each other, where amp_sim_find_simcore looks.
+LIBEXEC_PROGRAMS += $(SIMCORE) $(SIMCORE_CM4) $(BENCH_BIN)
 
 # ---- Firmware SDK of sim-h747's x86-64 core (mk/sim.mk builds its objects).
 SDK_TARGETS += sim-h747-x86_64
@@ -112,8 +119,7 @@ INSTALL_FILES = \
     $(PKGCONFIGDIR)/amp-sim.pc:$(BUILD)/pkg/amp-sim.pc:0644 \
     $(CMAKEDIR)/ampConfig.cmake:$(BUILD)/pkg/ampConfig.cmake:0644 \
     $(CMAKEDIR)/ampConfigVersion.cmake:$(BUILD)/pkg/ampConfigVersion.cmake:0644 \
-    $(LIBEXECDIR)/amp-simcore:$(SIMCORE):0755 \
-    $(LIBEXECDIR)/amp-bench:$(BENCH_BIN):0755 \
+    $(foreach p,$(LIBEXEC_PROGRAMS),$(LIBEXECDIR)/$(notdir $(p)):$(p):0755) \
     $(LIBEXECDIR)/bench.elf:$(BENCH_FW):0644 \
     $(BINDIR)/amp:$(AMP_CLI):0755 \
     $(foreach t,$(SDK_TARGETS),$(foreach f,$(SDK_$(t)_FILES),$(SDKDIR)/$(t)/$(f)) \
@@ -122,7 +128,7 @@ INSTALL_FILES = \
 
 .PHONY: install-c uninstall-c
 INSTALL_C_PREREQS := $(BUILD)/lib/libamp.a $(LIBAMP_SIM_A) $(LIBAMP_SO) \
-    $(LIBAMP_SIM_SO) $(PKG_FILES) $(SIMCORE) $(AMP_CLI) $(SDK_BUILT) $(BENCH_BIN) $(BENCH_FW)
+    $(LIBAMP_SIM_SO) $(PKG_FILES) $(LIBEXEC_PROGRAMS) $(AMP_CLI) $(SDK_BUILT) $(BENCH_FW)
 install-c: $(INSTALL_C_PREREQS)
 	@tools/install-files.sh install '$(DESTDIR)' $(INSTALL_FILES)
 uninstall-c:

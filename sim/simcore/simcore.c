@@ -83,9 +83,9 @@ static char *put_hex(char *p, uint64_t v)
 {
     char digits[16];
     int n = 0;
-    do
+    do  /* at least 8 digits, like the host's messages */
         digits[n++] = "0123456789abcdef"[v & 15];
-    while ((v >>= 4) && n < 16);
+    while (((v >>= 4) || n < 8) && n < 16);
     p = put_str(p, "0x");
     while (n)
         *p++ = digits[--n];

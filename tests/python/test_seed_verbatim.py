@@ -52,8 +52,11 @@ class TestSeedVerbatim(unittest.TestCase):
                 f.write(SEED_EXAMPLE)
             env = dict(os.environ, PYTHONPATH=support.MODULE_DIR, OPENAMP_SIM_NAME=name,
                        OPENAMP_SIM_REMOVE_FLASH="1")
+            # A user's Ctrl-C: the child gets the default SIGINT even when this
+            # run inherited it ignored (a job started in the background).
             proc = subprocess.Popen([sys.executable, "-u", "example.py"], cwd=tmp, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             try:
                 echoes = 0
                 deadline = time.monotonic() + support.SLOW
