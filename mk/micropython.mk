@@ -68,9 +68,12 @@ all: $(MPY_TEST_FIRMWARE)
 
 # The module's behaviour tests run under a MicroPython binary, which is not
 # part of this tree: MICROPYTHON=/path/to/micropython make test-micropython.
-# Without it the runner says so and skips (it cannot run in CI).
+# Without it the runner says so and skips (it cannot run in CI); with it,
+# the suite counts in make test's total.
 test-micropython: $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf \
                   $(BUILD)/tests/python/ns_probe.elf $(MPY_TEST_FIRMWARE) $(SIMCORE)
-	AMP_BUILD=$(BUILD) $(PYTHON) tests/micropython/run.py $(MICROPYTHON)
+	@if [ -z "$(MICROPYTHON)" ]; then AMP_BUILD=$(BUILD) $(PYTHON) tests/micropython/run.py; \
+	else $(RUN_SUITE) micropython env AMP_BUILD=$(BUILD) $(PYTHON) tests/micropython/run.py \
+	    $(MICROPYTHON); fi
 test: test-micropython
 -include $(MPY_GLUE_OBJS:.o=.d) $(MPY_GLUE_SAN_OBJS:.o=.d) $(MPY_MCU_OBJS:.o=.d)
