@@ -17,20 +17,6 @@
 #include "amp_stm32h747_m7.h"
 #endif
 
-/* MicroPython's SRAM4 layout (reference.md section 3). */
-#define H747_SRAM4        0x38000000u
-#define H747_RSC_SIZE     0x380u        /* the table, up to the trace buffer */
-#define H747_TRACE_DA     0x38000380u
-#define H747_TRACE_LEN    128u
-#define H747_VRING0_DA    0x38001400u   /* remote -> host */
-#define H747_VRING1_DA    0x38000400u   /* host -> remote */
-#define H747_SHM_DA       0x38000400u   /* descriptors hold offsets from here */
-#define H747_SHM_SIZE     0xFC00u
-#define H747_POOL_DA      0x38002400u
-#define H747_BUF_COUNT    110u
-#define H747_RX_BUF_COUNT 64u
-#define H747_VRING_NUM    64u
-#define H747_VRING_ALIGN  32u
 #define H747_MPU_REGION   8u            /* MicroPython's MPU_REGION_OPENAMP */
 #define H747_HSEM_PRIO    (6u << 4)
 
@@ -39,40 +25,12 @@ static const struct amp_platform *rpmsg_platform;
 
 static uint8_t *sram4(void)
 {
-    return (uint8_t *)(uintptr_t)H747_SRAM4;
+    return (uint8_t *)(uintptr_t)OMPY_H747_SRAM4_DA;
 }
 
-/* The rpmsg configuration of that layout, from the table in SRAM4. */
 static int config(struct amp_rpmsg_config *cfg, const struct amp_rpmsg_role_ops *role)
 {
-    struct amp_rsc_table tbl;
-    int rc = amp_rsc_parse(&tbl, sram4(), H747_RSC_SIZE);
-    if (rc < 0)
-        return rc;
-    struct amp_rsc_vdev *vdev = amp_rsc_find_rpmsg_vdev(&tbl);
-    if (!vdev)
-        return -AMP_ENOENT;
-    uint8_t *base = sram4();
-    memset(cfg, 0, sizeof *cfg);
-    cfg->role = role;
-    cfg->addr_mode = AMP_ADDR_OFFSET;
-    cfg->shm = base + (H747_SHM_DA - H747_SRAM4);
-    cfg->shm_pa = H747_SHM_DA;
-    cfg->shm_size = H747_SHM_SIZE;
-    cfg->vring[0] = base + (H747_VRING0_DA - H747_SRAM4);
-    cfg->vring[1] = base + (H747_VRING1_DA - H747_SRAM4);
-    cfg->vring_notifyid[0] = 0;
-    cfg->vring_notifyid[1] = 1;
-    cfg->vring_num = H747_VRING_NUM;
-    cfg->vring_align = H747_VRING_ALIGN;
-    cfg->buf_pool = base + (H747_POOL_DA - H747_SRAM4);
-    cfg->buf_count = H747_BUF_COUNT;
-    cfg->rx_buf_count = H747_RX_BUF_COUNT;
-    cfg->buf_size = AMP_RPMSG_DEFAULT_BUF_SIZE;
-    cfg->vdev = vdev;
-    cfg->features = 1u << AMP_VIRTIO_RPMSG_F_NS;
-    cfg->platform = rpmsg_platform;
-    return 0;
+    return ompy_h747_config(sram4(), role, rpmsg_platform, cfg);
 }
 
 #if !OMPY_REMOTE
@@ -85,20 +43,10 @@ static struct amp_rproc_board_ops rproc_ops;
 static int host_table(void *ctx, struct amp_rpmsg_config *cfg)
 {
     (void)ctx;
-    const struct amp_rsc_layout layout = {
-        .features = 1u << AMP_VIRTIO_RPMSG_F_NS,
-        .vring_da = { H747_VRING0_DA, H747_VRING1_DA },
-        .vring_notifyid = { 0, 1 },
-        .vring_num = H747_VRING_NUM,
-        .vring_align = H747_VRING_ALIGN,
-        .trace_da = H747_TRACE_DA,
-        .trace_len = H747_TRACE_LEN,
-    };
-    memset(sram4(), 0, AMP_M7_SRAM4_SIZE);
-    int rc = amp_rsc_build(sram4(), H747_RSC_SIZE, &layout);
+    int rc = ompy_h747_build_table(sram4());
     if (rc == 0)
         rc = config(cfg, AMP_RPMSG_HOST);
-    amp_cache_flush(&m7.platform, sram4(), AMP_M7_SRAM4_SIZE);
+    amp_cache_flush(&m7.platform, sram4(), OMPY_H747_SRAM4_SIZE);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/select.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 
 #include "ompy_port.h"
+#include "ompy_mcu.h"
+#include "amp/sim.h"
 
 static volatile sig_atomic_t sigints;
 
@@ -99,11 +102,75 @@ static void test_wake_ends_a_sleeping_select(void **state)
     assert_true(tv.tv_sec >= 1);   /* Linux leaves the time still to sleep */
 }
 
+static void fake_notify(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    (void)id;
+}
+
+static int fake_wait(void *ctx, int32_t ms)
+{
+    (void)ctx;
+    (void)ms;
+    return -AMP_ETIMEDOUT;
+}
+
+static uint32_t fake_time(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static const struct amp_platform_ops fake_ops = { fake_notify, fake_wait, fake_time, NULL, NULL,
+                                                  NULL };
+static const struct amp_platform fake = { &fake_ops, NULL };
+
+/*
+ * The STM32H747 board of the MicroPython module lays out SRAM4 byte for byte
+ * as the simulated board does (which is upstream MicroPython's layout, see
+ * test_rsc.c): table, rings with their posted receive buffers, DRIVER_OK.
+ */
+static void test_h747_layout_is_the_boards(void **state)
+{
+    (void)state;
+    uint8_t *mine = aligned_alloc(4096, OMPY_H747_SRAM4_SIZE);
+    assert_non_null(mine);
+    assert_int_equal(ompy_h747_build_table(mine), 0);
+    struct amp_rpmsg_config cfg;
+    assert_int_equal(ompy_h747_config(mine, AMP_RPMSG_HOST, &fake, &cfg), 0);
+    assert_int_equal(cfg.vring_num, 64);
+    assert_int_equal(cfg.buf_count, 110);
+    assert_int_equal(cfg.rx_buf_count, 64);
+    assert_int_equal(cfg.addr_mode, AMP_ADDR_OFFSET);
+    assert_int_equal((uint8_t *)cfg.vring[0] - mine, 0x1400);
+    assert_int_equal((uint8_t *)cfg.vring[1] - mine, 0x400);
+    assert_int_equal((uint8_t *)cfg.buf_pool - mine, 0x2400);
+    struct amp_rpmsg_device dev;
+    memset(&dev, 0, sizeof dev);
+    assert_int_equal(amp_rpmsg_init(&dev, &cfg), 0);
+
+    char name[64];
+    snprintf(name, sizeof name, "mpy-layout-%d", (int)getpid());
+    struct amp_sim_options opt = { .name = name, .remove_flash_on_close = true };
+    struct amp_sim_board *board;
+    char err[256] = "";
+    assert_int_equal(amp_sim_open(&board, &opt, err, sizeof err), 0);
+    struct amp_rpmsg_device *sim_dev;
+    assert_int_equal(amp_sim_rpmsg(board, &sim_dev), 0);
+    const struct amp_mem_map *map = amp_sim_mem_map(board);
+    const uint8_t *theirs = amp_mem_da_to_va(map, OMPY_H747_SRAM4_DA, OMPY_H747_SRAM4_SIZE);
+    assert_non_null(theirs);
+    assert_memory_equal(mine, theirs, OMPY_H747_SRAM4_SIZE);
+    amp_sim_close(board);
+    free(mine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigint_is_held_then_delivered),
         cmocka_unit_test(test_wake_ends_a_sleeping_select),
+        cmocka_unit_test(test_h747_layout_is_the_boards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

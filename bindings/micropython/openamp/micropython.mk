@@ -35,7 +35,8 @@ else
 OMPY_CORE += src/vring/vring_device.c src/rpmsg/rpmsg_remote.c src/rpmsg/rpmsg_rsc.c
 endif
 SRC_USERMOD_LIB_C += $(addprefix $(OMPY_ROOT)/,$(OMPY_CORE)) \
-    $(OMPY_ROOT)/bindings/micropython/opc_mcu.c $(OMPY_ROOT)/bindings/micropython/ompy_h747.c
+    $(OMPY_ROOT)/bindings/micropython/opc_mcu.c $(OMPY_ROOT)/bindings/micropython/ompy_h747.c \
+    $(OMPY_ROOT)/bindings/micropython/ompy_h747_layout.c
 else
 # ---- The unix port: prebuilt libraries of this tree (make there first).
 AMP_BUILD ?= $(OMPY_ROOT)/build
