@@ -252,6 +252,47 @@ print("clean")
             out, err[-500:], left))
         print("   (Ctrl-C to the end of the blocked send: %.0f ms)" % ms)
 
+    def ctrl_c_in_a_callback(self):
+        # Ctrl-C while a callback runs: it ends the callback, is raised in the
+        # main flow, and the module keeps delivering afterwards.
+        src = '''import openamp, time
+n = [0]
+def cb(src, data):
+    n[0] += 1
+    if n[0] == 1:
+        print("in callback")
+        t0 = time.ticks_ms()
+        while time.ticks_diff(time.ticks_ms(), t0) < 20000:
+            pass
+ept = openamp.Endpoint("vuart-channel", cb)
+rp = openamp.RemoteProc("virtual_uart.elf")
+rp.start()
+while not ept.is_ready():
+    time.sleep_ms(1)
+ept.send(b"x")
+try:
+    while True:
+        time.sleep_ms(10)
+except KeyboardInterrupt:
+    print("interrupted after", n[0])
+ept.send(b"y")
+t0 = time.ticks_ms()
+while n[0] < 2 and time.ticks_diff(time.ticks_ms(), t0) < 10000:
+    time.sleep_ms(1)
+print("delivered", n[0])
+'''
+        proc, flash = self.script("longcb.py", src)
+        line = proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        out, err = self.finish(proc)
+        ms = (time.monotonic() - t0) * 1000
+        left = self.leftovers(proc.pid, flash)
+        ok = (line.strip() == b"in callback" and b"interrupted after 1" in out
+              and b"delivered 2" in out and proc.returncode == 0 and not left)
+        self.result("ctrl_c_in_a_callback", ok, "out %r err %r left %r" % (out, err[-500:], left))
+        print("   (Ctrl-C in a 20 s callback: script done %.0f ms later)" % ms)
+
     def exit_with_running_core(self):
         src = '''import openamp
 ept = openamp.Endpoint("vuart-channel", lambda s, d: None)
@@ -321,6 +362,7 @@ def main():
         if not only:
             r.seed_verbatim()
             r.blocked_send_ctrl_c()
+            r.ctrl_c_in_a_callback()
             r.exit_with_running_core()
             r.bad_board()
         passed += r.passed
