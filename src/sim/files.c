@@ -18,6 +18,7 @@
 #endif
 
 #define EM_X86_64 62
+#define EM_ARM 40
 /* Firmware for a 1 MiB flash plus debug info; anything bigger is a mistake. */
 #define MAX_IMAGE_SIZE (64u << 20)
 
@@ -121,11 +122,18 @@ int amp_sim_load_file(struct amp_sim_board *board, const char *path, char *errms
     if (rc)
         return rc;
 
+    /* The core type follows the machine: ELF32 EM_ARM runs on the emulated
+     * Cortex-M4, anything else must be native x86-64 (the loader says so). */
+    const uint8_t *h = image;
+    bool arm = size >= 20 && h[4] == 1 && h[5] == 1 && (h[18] | h[19] << 8) == EM_ARM;
     struct amp_elf_error err = { .problem = AMP_ELF_OK, .segment = -1 };
-    rc = amp_rproc_load(&board->rproc, image, size, EM_X86_64, &err);
+    rc = amp_rproc_load(&board->rproc, image, size, arm ? EM_ARM : EM_X86_64, &err);
     free(image);
-    if (rc == 0)
+    if (rc == 0) {
+        board->core_type = arm ? SIM_CORE_CM4 : SIM_CORE_NATIVE;
+        board->elf_entry = board->rproc.entry;
         return 0;
+    }
     if (rc == -AMP_EBUSY) {
         sim_errmsg(errmsg, errlen, "%s: cannot load while the core is running (stop it first)",
                    path);
