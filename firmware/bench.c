@@ -37,14 +37,19 @@ static uint32_t sink_next_seq, sink_seq_errors;
 static struct bench_msg pending;
 static bool has_pending;
 
+/* Spin budgets are in ticks: the TSC natively, nanoseconds on the M4. */
 static inline uint64_t ticks(void)
 {
+#if defined(__x86_64__)
     return __builtin_ia32_rdtsc();
+#else
+    return amp_fw_time_ns();
+#endif
 }
 
 static inline void cpu_relax(void)
 {
-    __builtin_ia32_pause();
+    amp_fw_cpu_relax();
 }
 
 static int reply(uint32_t op, int32_t status, uint64_t v0, uint64_t v1)

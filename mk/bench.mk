@@ -6,7 +6,7 @@
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_BIN := $(BENCH_DIR)/amp-bench
-BENCH_FW  := $(BUILD)/firmware/bench.elf
+BENCH_FW  := $(BUILD)/firmware/bench-x86_64.elf
 BENCH_ARGS ?=
 
 $(BENCH_BIN): bench/amp-bench.c bench/bench_proto.h $(BUILD)/lib/libamp-sim.a $(BUILD)/lib/libamp.a
@@ -28,6 +28,7 @@ bench: bench-build
 	    --results $(BENCH_DIR)/results.json
 	gnuplot -e "dir='$(BENCH_DIR)'" bench/latency.gp
 	@echo "wrote $(BENCH_DIR)/latency.png"
+	@$(MAKE) --no-print-directory bench-cm4
 
 bench-smoke: bench-build
 	@$(RUN_SUITE) bench-smoke sh -c '"$$0" --smoke --firmware "$$1" --out "$$2" && \

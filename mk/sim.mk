@@ -27,23 +27,24 @@ SAN_TEST_LIBS := $(BUILD)/san/libamp-sim.a $(SAN_TEST_LIBS)
 
 # ---- The simulated core: an ordinary PIE, far from the board's addresses.
 SIMCORE := $(BUILD)/bin/amp-simcore
-$(SIMCORE): sim/simcore/simcore.c
+$(SIMCORE): sim/simcore/simcore.c sim/core_args.h
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"; $(CC) $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIE -pie $< -o $@
 
-# ---- Firmware SDK: x86-64, freestanding, linked at the board's addresses.
+# ---- Firmware SDK for the native core: x86-64, freestanding, linked at the
+# board's addresses; build/firmware/<name>-x86_64.elf (the M4 builds: mk/cm4.mk).
 FW_CFLAGS := $(CSTD) $(WARN) $(INC) -Isdk/include -O2 -g -ffreestanding -fno-pic -fno-pie \
              -fno-stack-protector -mno-red-zone -fcf-protection=none \
              -fno-asynchronous-unwind-tables -fno-unwind-tables \
              -fno-tree-loop-distribute-patterns -ffunction-sections -fdata-sections
 FW_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,sdk/sim-h747.ld -Wl,--gc-sections \
               -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,max-page-size=4096
-FW_SDK_SRCS := sdk/crt0.S sdk/hal.c sdk/libc.c
+FW_SDK_SRCS := sdk/crt0.S sdk/hal.c sdk/hal_linux.c sdk/libc.c
 FW_CORE_SRCS := src/platform/error.c src/vring/vring.c src/vring/vring_device.c src/rsc/rsc.c \
                 src/rpmsg/rpmsg.c src/rpmsg/rpmsg_remote.c $(wildcard src/rpmsg/rpmsg_rsc.c)
 FW_COMMON_OBJS := $(patsubst %,$(BUILD)/fw/%.o,$(basename $(FW_SDK_SRCS) $(FW_CORE_SRCS)))
 FIRMWARE_SRCS := $(sort $(wildcard firmware/*.c))
-FIRMWARE := $(FIRMWARE_SRCS:firmware/%.c=$(BUILD)/firmware/%.elf)
+FIRMWARE := $(FIRMWARE_SRCS:firmware/%.c=$(BUILD)/firmware/%-x86_64.elf)
 
 $(BUILD)/fw/%.o: %.c
 	@mkdir -p $(@D)
@@ -51,7 +52,7 @@ $(BUILD)/fw/%.o: %.c
 $(BUILD)/fw/%.o: %.S
 	@mkdir -p $(@D)
 	@echo "  AS-FW   $<"; $(CC) $(FW_CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/firmware/%.elf: $(BUILD)/fw/firmware/%.o $(FW_COMMON_OBJS) sdk/sim-h747.ld
+$(BUILD)/firmware/%-x86_64.elf: $(BUILD)/fw/firmware/%.o $(FW_COMMON_OBJS) sdk/sim-h747.ld
 	@mkdir -p $(@D)
 	@echo "  LD-FW   $@"; $(CC) $(FW_CFLAGS) $(FW_LDFLAGS) $< $(FW_COMMON_OBJS) -lgcc -o $@
 

@@ -1073,7 +1073,7 @@ int opc_not_running_error(const char *what, struct opc_err *e)
     enum amp_rproc_state st = amp_rproc_state(opc.rproc);
     switch (st) {
     case AMP_RPROC_CRASHED: {
-        char why[100];
+        char why[200];   /* the emulated M4 names what, pc, lr, sp, xPSR */
         opc_crash_reason(why, sizeof why);
         return opc_fail(e, OPC_EXC_OS, ENODEV, "%s: the remote core is gone: it crashed or "
                         "exited%s%s%s. Restart it with RemoteProc.start()", what,

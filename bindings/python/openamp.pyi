@@ -91,4 +91,4 @@ class RemoteProc:
         """'offline', 'loaded', 'running', 'stopped' or 'crashed' (extension)."""
     @property
     def crash_reason(self) -> Optional[str]:
-        """Why the core last ended on its own, or None (extension)."""
+        """Why the core last ended on its own (on the M4: what, and pc, lr, sp, xPSR), or None (extension)."""

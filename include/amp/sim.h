@@ -1,9 +1,11 @@
 /*
  * amp/sim.h - the simulated board "sim-h747", host side (Linux only).
  *
- * The board's remote core is a separate process (the helper program
- * amp-simcore) that maps the board memory at STM32H747's Cortex-M4 device
- * addresses and jumps to the firmware entry:
+ * The board's remote core is a separate process that maps the board memory
+ * at STM32H747's Cortex-M4 device addresses. Its kind follows the firmware's
+ * ELF machine: EM_ARM (the real chip's Thumb-2 image) runs on an emulated
+ * Cortex-M4 (amp-simcore-cm4, found next to amp-simcore); EM_X86_64 runs
+ * natively in amp-simcore, jumping to the entry:
  *
  *   flash   0x08100000  1 MiB    persists across host runs (a file in /dev/shm)
  *   sram    0x10000000  288 KiB  fresh for each board instance
@@ -15,8 +17,8 @@
  * ops of the layers below. A board is not thread-safe.
  *
  * The core process gets fixed descriptors: 3 doorbell host->core, 4 doorbell
- * core->host (eventfds), 5 flash, 6 sram, 7 shared (memory files). Firmware
- * conventions: docs/board-sim-h747.md.
+ * core->host (eventfds), 5 flash, 6 sram, 7 shared (memory files), 8 a pipe
+ * for its crash reason. Firmware conventions: docs/board-sim-h747.md.
  */
 #ifndef AMP_SIM_H
 #define AMP_SIM_H
@@ -169,10 +171,14 @@ int amp_sim_load_file(struct amp_sim_board *board, const char *path, char *errms
  */
 int amp_sim_read_trace(struct amp_sim_board *board, char *buf, size_t len);
 /*
- * Why the core died on its own (state CRASHED), e.g. "killed by signal 11
- * (SIGSEGV)" or "the firmware exited with status 3"; amp-simcore also
- * writes the fault address and pc of a fault to its stderr. Returns the
- * length written: 0 (empty text) if the core did not crash.
+ * Why the core died on its own (state CRASHED), as one line of text. The
+ * emulated Cortex-M4 says what and where, e.g. "write to 0x40021000 (no
+ * memory or peripheral modelled there) at pc 0x081003a2..0x081003ac (lr
+ * 0x0000000a, sp 0x10003f70, xPSR 0x41000000)"; the native core how it
+ * ended: "killed by signal 11 (SIGSEGV)", "the firmware exited with status
+ * 3" (amp-simcore also writes the fault address and pc of a fault to its
+ * stderr). Returns the length written: 0 (empty text) if the core did not
+ * crash.
  */
 int amp_sim_crash_reason(struct amp_sim_board *board, char *buf, size_t len);
 /* Process id of the running core, or -1. */

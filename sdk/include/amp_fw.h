@@ -1,16 +1,20 @@
 /*
  * amp_fw.h - firmware SDK for the simulated board sim-h747.
  *
- * Firmware is built for the host CPU (x86-64), freestanding, and linked at
- * the board's device addresses (sdk/sim-h747.ld), like MCU firmware:
+ * One API for both core types of the board, freestanding, linked at the
+ * board's device addresses like MCU firmware:
+ *   - Cortex-M4 (Thumb-2, arm-none-eabi): the real chip's image, run by the
+ *     emulated core; sdk/cm4/ (vector table, start-up, HSEM/SysTick HAL,
+ *     sdk/cm4/stm32h747-m4.ld).
+ *   - native x86-64 (sdk/sim-h747.ld), the fast path for benchmarks:
  *
  *   flash   0x08100000  1 MiB    .text, .rodata, load image of .data
  *   sram    0x10000000  288 KiB  [.amp_trace] .resource_table .data .bss, stack at the top
  *   shared  0x38000000  64 KiB   resource table (host-built), vrings, buffers
  *
- * Doorbells are the eventfds the simulated core inherits: descriptor 3
- * rings when the host notifies us, descriptor 4 is how we notify the host.
- * The HAL talks to Linux through raw system calls; no libc is linked.
+ * Native core: the doorbells are the eventfds amp-simcore hands over
+ * (3 in, 4 out), reached through raw system calls (no libc). Cortex-M4: the
+ * doorbells are HSEM 0 (host -> us) and HSEM 1 (us -> host), time is SysTick.
  * See docs/board-sim-h747.md.
  */
 #ifndef AMP_FW_H
@@ -42,18 +46,23 @@
 #define AMP_FW_HOST_TRACE_LEN  128u
 
 /*
- * A trace buffer of a firmware-embedded table must be at a link-time
- * constant address (32-bit pointers cannot be computed in an x86-64
- * initializer), so the linker script puts section .amp_trace first in SRAM:
- * declare it with AMP_FW_TRACE_AREA and put AMP_FW_TRACE_DA in the table.
+ * A trace buffer of a firmware-embedded table: declare it with
+ * AMP_FW_TRACE_AREA and put AMP_FW_TRACE_DA in the table. On x86-64 it must
+ * be at a link-time constant address (32-bit pointers cannot be computed in
+ * an x86-64 initializer), so the linker script puts .amp_trace first in
+ * SRAM; on the M4 it is the array's address (SRAM starts with the stack).
  */
-#define AMP_FW_TRACE_DA AMP_FW_SRAM_DA
 #define AMP_FW_TRACE_AREA(len) \
     char amp_fw_trace_area[len] __attribute__((section(".amp_trace"), used, aligned(16)))
-
+#if defined(__arm__)
+extern char amp_fw_trace_area[];
+#define AMP_FW_TRACE_DA ((uint32_t)(uintptr_t)amp_fw_trace_area)
+#else
+#define AMP_FW_TRACE_DA AMP_FW_SRAM_DA
 /* Doorbell descriptors set up by amp-simcore. */
 #define AMP_FW_FD_DOORBELL_IN  3
 #define AMP_FW_FD_DOORBELL_OUT 4
+#endif
 
 /* Every firmware defines it; crt0 calls it and exits with its return value. */
 int main(void);
@@ -69,6 +78,8 @@ int amp_fw_doorbell_wait(int32_t timeout_ms);
 
 uint32_t amp_fw_time_ms(void);
 uint64_t amp_fw_time_ns(void);
+/* A spin-wait hint (pause / nop). */
+void amp_fw_cpu_relax(void);
 
 /*
  * Trace buffer: text the host reads with amp_sim_read_trace(). Writes go to
@@ -83,12 +94,14 @@ void amp_fw_trace_set_buffer(char *buf, uint32_t len);
 /* "<what>: <error text>\n" to the trace buffer. */
 void amp_fw_trace_error(const char *what, int err);
 
-/* End the firmware (the host sees the core stop: reported as crashed). */
+/* End the firmware (the host sees the core stop: reported as crashed). On
+ * the M4 this is `bkpt` with the code in r0: a debugger stops there; without
+ * one the chip escalates it to HardFault. */
 _Noreturn void amp_fw_exit(int code);
 
 /* ---- Platform ops for the core in the REMOTE role. ---- */
 enum amp_fw_wait_mode {
-    AMP_FW_WAIT_BLOCKING = 0,   /* sleep in ppoll() on the doorbell */
+    AMP_FW_WAIT_BLOCKING = 0,   /* sleep on the doorbell (ppoll / WFI) */
     AMP_FW_WAIT_POLLED,         /* never sleep: wait returns at once */
     AMP_FW_WAIT_ADAPTIVE,       /* spin a few microseconds, then sleep */
 };

@@ -29,6 +29,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "../core_args.h"
+
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -135,28 +137,14 @@ static void catch_faults(void)
 int main(int argc, char **argv)
 {
     /* The core must not outlive the host that owns the board. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-        return fail("prctl", strerror(errno));
-    if (argc < 2 || argc > 3)
-        return fail("usage", "amp-simcore <entry> [<host pid>]");
-    if (argc == 3) {
-        char *end;
-        errno = 0;
-        long host = strtol(argv[2], &end, 10);
-        if (errno || *end || host <= 0)
-            return fail("bad host pid", argv[2]);
-        if (getppid() != (pid_t)host)
-            return fail("host", "already gone");
-    }
-    char *end;
-    errno = 0;
-    unsigned long long entry = strtoull(argv[1], &end, 0);
-    if (errno || *end || argv[1][0] == '\0')
-        return fail("bad entry address", argv[1]);
+    unsigned long long entry;
+    int rc = core_args(argc, argv, "amp-simcore", "bad entry address", ~0ull, &entry);
+    if (rc)
+        return rc;
 
     int entry_ok = 0;
     for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++) {
-        int rc = map_region(&regions[i]);
+        rc = map_region(&regions[i]);
         if (rc)
             return rc;
         if (entry >= regions[i].da && entry < regions[i].da + regions[i].size)

@@ -443,6 +443,7 @@ int amp_sim_open(struct amp_sim_board **out, const struct amp_sim_options *opt, 
     board->to_core_fd = board->to_host_fd = board->notify_fd = -1;
     board->pid = -1;
     board->pidfd = -1;
+    board->reason_fd = -1;
     snprintf(board->name, sizeof board->name, "%s", name);
     snprintf(board->flash_shm, sizeof board->flash_shm, "/amp-%s-flash", name);
     board->wait_mode = mode;

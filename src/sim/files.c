@@ -18,15 +18,34 @@
 #endif
 
 #define EM_X86_64 62
+#define EM_ARM 40
 /* Firmware for a 1 MiB flash plus debug info; anything bigger is a mistake. */
 #define MAX_IMAGE_SIZE (64u << 20)
 
-/* Read a whole regular file. Returns 0 with a malloc'ed buffer, or an error. */
+/* What a non-regular file is, for the message that refuses it. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device" :
+           S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a plain file";
+}
+
+/*
+ * Read a whole regular file. Returns 0 with a malloc'ed buffer, or an error.
+ * Opened non-blocking, so a FIFO (or a device) is refused by the fstat()
+ * below instead of hanging open() until a writer turns up.
+ */
 static int read_image(const char *path, void **out, size_t *size, char *errmsg, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
+        struct stat st;
+        /* A socket cannot be opened at all (ENXIO): say what it is. */
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+            sim_errmsg(errmsg, errlen, "%s: not a regular file (%s); give the path of a "
+                       "firmware ELF file", path, file_kind(st.st_mode));
+            return -AMP_EINVAL;
+        }
         sim_errmsg(errmsg, errlen, "%s: cannot open: %s", path,
                    e == ENOENT ? "no such file" : strerror(e));
         return e == ENOENT ? -AMP_ENOENT : -AMP_EIO;
@@ -41,7 +60,8 @@ static int read_image(const char *path, void **out, size_t *size, char *errmsg, 
         sim_errmsg(errmsg, errlen, "%s: is a directory, not a firmware file", path);
         rc = -AMP_EINVAL;
     } else if (!S_ISREG(st.st_mode)) {
-        sim_errmsg(errmsg, errlen, "%s: not a regular file", path);
+        sim_errmsg(errmsg, errlen, "%s: not a regular file (%s); give the path of a firmware "
+                   "ELF file", path, file_kind(st.st_mode));
         rc = -AMP_EINVAL;
     } else if (st.st_size == 0) {
         sim_errmsg(errmsg, errlen, "%s: file is empty", path);
@@ -102,11 +122,18 @@ int amp_sim_load_file(struct amp_sim_board *board, const char *path, char *errms
     if (rc)
         return rc;
 
+    /* The core type follows the machine: ELF32 EM_ARM runs on the emulated
+     * Cortex-M4, anything else must be native x86-64 (the loader says so). */
+    const uint8_t *h = image;
+    bool arm = size >= 20 && h[4] == 1 && h[5] == 1 && (h[18] | h[19] << 8) == EM_ARM;
     struct amp_elf_error err = { .problem = AMP_ELF_OK, .segment = -1 };
-    rc = amp_rproc_load(&board->rproc, image, size, EM_X86_64, &err);
+    rc = amp_rproc_load(&board->rproc, image, size, arm ? EM_ARM : EM_X86_64, &err);
     free(image);
-    if (rc == 0)
+    if (rc == 0) {
+        board->core_type = arm ? SIM_CORE_CM4 : SIM_CORE_NATIVE;
+        board->elf_entry = board->rproc.entry;
         return 0;
+    }
     if (rc == -AMP_EBUSY) {
         sim_errmsg(errmsg, errlen, "%s: cannot load while the core is running (stop it first)",
                    path);

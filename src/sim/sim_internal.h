@@ -21,6 +21,16 @@ enum { SIM_FLASH = 0, SIM_SRAM = 1, SIM_SHARED = 2 };
 #define SIM_FD_FLASH 5
 #define SIM_FD_SRAM 6
 #define SIM_FD_SHARED 7
+/* Where the core writes why it stopped (amp-simcore-cm4; optional). */
+#define SIM_FD_REASON 8
+
+/* The kind of core process, chosen from the firmware's ELF machine. */
+enum sim_core_type {
+    SIM_CORE_UNKNOWN = 0,  /* nothing loaded by this board: look at flash */
+    SIM_CORE_NATIVE,       /* EM_X86_64: amp-simcore, the firmware runs natively */
+    SIM_CORE_CM4,          /* EM_ARM: amp-simcore-cm4, an emulated Cortex-M4 */
+};
+#define SIM_CRASH_REASON_MAX 320
 
 /* MicroPython's layout of SRAM4 (reference.md section 3). */
 #define SIM_RSC_SIZE        0x380u        /* the table, up to the trace buffer */
@@ -60,6 +70,10 @@ struct amp_sim_board {
     int core_code;        /* how it ended: CLD_EXITED, CLD_KILLED, CLD_DUMPED; 0 unknown */
     int core_status;      /* exit status or signal number, when known */
     unsigned polls;       /* polled-mode waits since the last death check */
+    enum sim_core_type core_type;
+    uint64_t elf_entry;   /* entry of the last ELF loaded (M4: boot from its vector table) */
+    int reason_fd;        /* read end of the core's reason pipe, or -1 */
+    char crash_reason[SIM_CRASH_REASON_MAX];
 
     bool external_host;   /* the board boots firmware only (amp_sim_options) */
     bool map_at_da;       /* regions mapped here at their device addresses */

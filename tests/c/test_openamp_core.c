@@ -432,7 +432,9 @@ static void test_crash(void **state)
     assert_non_null(strstr(e.msg, "gone"));
     assert_string_equal(opc_rproc_state(path), "crashed");
     opc_crash_reason(why, sizeof why);
-    assert_non_null(strstr(why, "SIGSEGV"));
+    /* fault.elf is the M4 image: the emulated core names the access and pc
+     * (the native fault-x86_64.elf would die of SIGSEGV). */
+    assert_true(strstr(why, "write to 0x40021000") || strstr(why, "SIGSEGV"));
     finish(&ept, path);
     opc_close();
 }

@@ -29,11 +29,17 @@
 #include "amp/sim.h"
 
 #define SERVE_TIMEOUT_MS 5000
+/* Room for a crash reason (the emulated M4's are about 150 bytes). */
+#define SIM_REASON_LEN 320
 /* The issue asks for 100 ms; the assertion leaves room for a loaded machine. */
 #define CRASH_BOUND_MS 1000
 
 static char fw_dir[PATH_MAX];
 static unsigned board_seq;
+/* The core type under test: the suite runs once per type (see main). Names
+ * of build/firmware/ images: "<name>.elf" for the M4, "<name>-x86_64.elf". */
+static bool on_cm4;
+static const char *fw_suffix = "";
 
 /* ---- Helpers ---- */
 
@@ -46,8 +52,23 @@ static uint64_t now_us(void)
 
 static void fw_path(char *out, size_t len, const char *fw)
 {
-    int n = snprintf(out, len, "%s/%s", fw_dir, fw);
+    size_t base = strlen(fw);
+    if (base > 4 && strcmp(fw + base - 4, ".elf") == 0)
+        base -= 4;
+    int n = snprintf(out, len, "%s/%.*s%s%s", fw_dir, (int)base, fw, fw_suffix, fw + base);
     assert_true(n > 0 && (size_t)n < len);
+}
+
+/* The entry an image of ours has: x86-64 _start at the start of flash; the
+ * M4's Reset_Handler (Thumb, odd) somewhere in flash, after the vectors. */
+static void assert_entry(const struct amp_rproc *rp)
+{
+    if (!on_cm4) {
+        assert_int_equal(rp->entry, AMP_SIM_FLASH_DA);
+        return;
+    }
+    assert_true(rp->entry & 1u);
+    assert_true(rp->entry > AMP_SIM_FLASH_DA && rp->entry < AMP_SIM_FLASH_DA + AMP_SIM_FLASH_SIZE);
 }
 
 static void board_name(char *out, size_t len, const char *tag)
@@ -250,7 +271,7 @@ static void test_load_start_echo(void **state)
     fx_ept(fx, "vuart-channel");
     assert_int_equal(amp_rproc_state(fx->rp), AMP_RPROC_OFFLINE);
     fx_load(fx, "virtual_uart.elf");
-    assert_int_equal(fx->rp->entry, AMP_SIM_FLASH_DA);
+    assert_entry(fx->rp);
     assert_false(fx->rp->has_rsc);
     fx_start_bound(fx);
 
@@ -415,12 +436,14 @@ static void test_embedded_table(void **state)
         assert_int_equal(fx->dev->cfg.addr_mode, AMP_ADDR_PHYS);
         fx_echo_text(fx, "embedded table");
         fx_echo_text(fx, "and again");
-        /* Its trace buffer lives in its own SRAM, as its table says. */
+        /* Its trace buffer lives in its own SRAM, as its table says: first
+         * in SRAM natively, after the 16 KiB stack on the M4. */
         char trace[256];
         fx_trace(fx, trace, sizeof trace);
         assert_string_equal(trace, "rsc_echo: up\n");
-        assert_ptr_equal(fx->rp->trace,
-                         amp_mem_da_to_va(amp_sim_mem_map(fx->board), AMP_SIM_SRAM_DA, 1));
+        assert_ptr_equal(fx->rp->trace, amp_mem_da_to_va(amp_sim_mem_map(fx->board),
+                                                         AMP_SIM_SRAM_DA + (on_cm4 ? 0x4000 : 0),
+                                                         1));
         assert_int_equal(amp_rproc_stop(fx->rp), 0);
     }
     fx_free(fx);
@@ -457,7 +480,7 @@ static void test_fault_crash_and_restart(void **state)
     assert_int_equal(wait_for_death(fx, CRASH_BOUND_MS), -AMP_ENODEV);
     assert_int_equal(amp_rproc_state(fx->rp), AMP_RPROC_CRASHED);
     uint64_t us = now_us() - t0;
-    print_message("    crash (SIGSEGV) seen as CRASHED after %.3f ms\n", (double)us / 1000.0);
+    print_message("    crash seen as CRASHED after %.3f ms\n", (double)us / 1000.0);
     assert_true(us < CRASH_BOUND_MS * 1000u);
     assert_true(process_gone(pid));
     assert_int_equal(amp_sim_core_pid(fx->board), -1);
@@ -466,6 +489,18 @@ static void test_fault_crash_and_restart(void **state)
     char trace[128];
     fx_trace(fx, trace, sizeof trace);
     assert_string_equal(trace, "fault: up\nfault: crashing\n");
+    /* Why, in words a developer can act on. */
+    char why[SIM_REASON_LEN];
+    assert_true(amp_sim_crash_reason(fx->board, why, sizeof why) > 0);
+    print_message("    reason: %s\n", why);
+    if (on_cm4) {
+        assert_non_null(strstr(why, "write to 0x40021000 (no memory or peripheral modelled there)"));
+        assert_non_null(strstr(why, "at pc 0x081"));
+        assert_non_null(strstr(why, ", sp 0x1000"));
+        assert_non_null(strstr(why, "xPSR 0x"));
+    } else {
+        assert_non_null(strstr(why, "killed by signal 11 (SIGSEGV)"));
+    }
 
     /* It boots again, and a clean exit counts as a crash too. Watch it the
      * way an event loop would: the notify fd, then the state. */
@@ -486,6 +521,8 @@ static void test_fault_crash_and_restart(void **state)
     us = now_us() - t0;
     print_message("    exit seen as CRASHED after %.3f ms (notify fd)\n", (double)us / 1000.0);
     assert_int_equal(st, AMP_RPROC_CRASHED);
+    assert_true(amp_sim_crash_reason(fx->board, why, sizeof why) > 0);
+    assert_non_null(strstr(why, on_cm4 ? "bkpt #1 at pc 0x081" : "exited with status 3"));
     /* With the core gone and acknowledged (a doorbell it rang just before
      * dying may still be pending), the notify fd is quiet. */
     amp_sim_ack(fx->board);
@@ -500,6 +537,8 @@ static void test_fault_crash_and_restart(void **state)
     assert_int_equal(amp_rproc_stop(fx->rp), 0);
     assert_true(process_gone(pid));
     assert_int_equal(amp_rproc_state(fx->rp), AMP_RPROC_STOPPED);
+    assert_int_equal(amp_sim_crash_reason(fx->board, why, sizeof why), 0);  /* stopped */
+    assert_string_equal(why, "");
     fx_free(fx);
 }
 
@@ -735,7 +774,7 @@ static void expect_load_error(struct fixture *fx, const char *path, const char *
     }
     /* Clean state: the good image loaded before is untouched and still current. */
     assert_int_equal(amp_rproc_state(fx->rp), AMP_RPROC_LOADED);
-    assert_int_equal(fx->rp->entry, AMP_SIM_FLASH_DA);
+    assert_entry(fx->rp);
     const struct amp_mem_map *map = amp_sim_mem_map(fx->board);
     assert_memory_equal(amp_mem_da_to_va(map, AMP_SIM_FLASH_DA, AMP_SIM_FLASH_SIZE),
                         flash_before, AMP_SIM_FLASH_SIZE);
@@ -1086,6 +1125,174 @@ static void test_nothing_leaked(void **state)
     closedir(shm);
 }
 
+/* ---- The emulated Cortex-M4 only ---- */
+
+/* [start, end) of function `name` in an ELF32 file's symbol table. */
+static bool elf32_symbol(const char *path, const char *name, uint32_t *start, uint32_t *end)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static uint8_t img[8 << 20];
+    size_t n = fread(img, 1, sizeof img, f);
+    fclose(f);
+    assert_true(n > sizeof(Elf32_Ehdr) && n < sizeof img);
+    Elf32_Ehdr eh;
+    memcpy(&eh, img, sizeof eh);
+    for (unsigned i = 0; i < eh.e_shnum; i++) {
+        Elf32_Shdr sh, strh;
+        memcpy(&sh, img + eh.e_shoff + i * sizeof sh, sizeof sh);
+        if (sh.sh_type != SHT_SYMTAB)
+            continue;
+        memcpy(&strh, img + eh.e_shoff + sh.sh_link * sizeof strh, sizeof strh);
+        for (size_t k = 0; k < sh.sh_size / sizeof(Elf32_Sym); k++) {
+            Elf32_Sym sym;
+            memcpy(&sym, img + sh.sh_offset + k * sizeof sym, sizeof sym);
+            /* GCC may rename a local it specialised: recurse.isra.0 */
+            const char *sn = (const char *)img + strh.sh_offset + sym.st_name;
+            size_t len = strlen(name);
+            if (strncmp(sn, name, len) == 0 && (sn[len] == '\0' || sn[len] == '.')) {
+                *start = sym.st_value & ~1u;
+                *end = *start + sym.st_size;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* The pc (or pc range of the block) a crash reason names lies in `fn`. */
+static void assert_pc_in(const char *why, const char *path, const char *fn)
+{
+    uint32_t s0, s1;
+    assert_true(elf32_symbol(path, fn, &s0, &s1));
+    const char *at = strstr(why, "at pc 0x");
+    assert_non_null(at);
+    char *end;
+    uint32_t lo = (uint32_t)strtoul(at + 8, &end, 16), hi = lo;
+    if (strncmp(end, "..0x", 4) == 0)
+        hi = (uint32_t)strtoul(end + 4, NULL, 16);
+    if (!(lo < s1 && hi >= s0))
+        print_error("pc 0x%08x..0x%08x is not in %s [0x%08x, 0x%08x)\n", lo, hi, fn, s0, s1);
+    assert_true(lo < s1 && hi >= s0);
+}
+
+static void test_cm4_faults_name_pc(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cmd, *expect, *fn;
+    } cases[] = {
+        { "crash", "write to 0x40021000 (no memory or peripheral modelled there)", "serve" },
+        { "undef", "undefined instruction 0xdeff at pc 0x", "serve" },
+        { "bkpt", "bkpt #66 at pc 0x", "serve" },
+        { "overflow", "just below SRAM (stack overflow?)", "recurse" },
+    };
+    char path[PATH_MAX];
+    fw_path(path, sizeof path, "fault.elf");
+    struct fixture *fx = fx_new("faults", AMP_SIM_WAIT_BLOCKING);
+    fx_ept(fx, "vuart-channel");
+    fx_load(fx, "fault.elf");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fx_start_bound(fx);
+        fx_echo_text(fx, "alive");
+        assert_int_equal(amp_rpmsg_send(&fx->ept, cases[i].cmd, strlen(cases[i].cmd),
+                                        SERVE_TIMEOUT_MS), (int)strlen(cases[i].cmd));
+        assert_int_equal(wait_for_death(fx, CRASH_BOUND_MS), -AMP_ENODEV);
+        assert_int_equal(amp_rproc_state(fx->rp), AMP_RPROC_CRASHED);
+        char why[SIM_REASON_LEN];
+        assert_true(amp_sim_crash_reason(fx->board, why, sizeof why) > 0);
+        print_message("    %s: %s\n", cases[i].cmd, why);
+        assert_non_null(strstr(why, cases[i].expect));
+        assert_non_null(strstr(why, "lr 0x"));
+        assert_non_null(strstr(why, "sp 0x"));
+        assert_non_null(strstr(why, "xPSR 0x"));
+        assert_pc_in(why, path, cases[i].fn);
+    }
+    fx_free(fx);
+}
+
+#define SLEEPER_PROBE_DA 0x10047F00u
+#define SLEEPER_MAGIC 0x51EE9u
+
+static bool wait_word(volatile uint32_t *w, uint32_t at_least, int32_t timeout_ms)
+{
+    uint64_t t0 = now_us();
+    while (*w < at_least)
+        if (now_us() - t0 > (uint64_t)timeout_ms * 1000u)
+            return false;
+        else
+            usleep(200);
+    return true;
+}
+
+static void test_cm4_wfi_wakes_per_doorbell_and_tick(void **state)
+{
+    (void)state;
+    struct fixture *fx = fx_new("wfi", AMP_SIM_WAIT_BLOCKING);
+    char path[PATH_MAX + 64], err[256];
+    snprintf(path, sizeof path, "%s/../tests/c-firmware/sleeper.elf", fw_dir);
+    int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
+    if (rc)
+        print_error("%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(amp_rproc_start(fx->rp), 0);
+    volatile uint32_t *probe =
+        amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 16);
+    assert_non_null(probe);
+    assert_true(wait_word(&probe[0], SLEEPER_MAGIC, SERVE_TIMEOUT_MS));
+    assert_int_equal(probe[0], SLEEPER_MAGIC);
+    /* Ticks wake it: the tick count and the wake-ups climb together. */
+    assert_true(wait_word(&probe[2], 3, SERVE_TIMEOUT_MS));
+    /* (b0 may count a doorbell the host rang at start, before the firmware
+     * enabled the interrupt: it stays pending in C2ISR, as on the chip.) */
+    uint32_t w0 = probe[1], t0 = probe[2], b0 = probe[3];
+    /* Each doorbell wakes it once more and is seen. */
+    for (uint32_t i = 1; i <= 10; i++) {
+        fx->p->ops->notify(fx->p->ctx, 0);
+        assert_true(wait_word(&probe[3], b0 + i, SERVE_TIMEOUT_MS));
+        assert_int_equal(probe[3], b0 + i);
+    }
+    assert_true(wait_word(&probe[2], t0 + 10, SERVE_TIMEOUT_MS));
+    uint32_t w1 = probe[1], t1 = probe[2], b1 = probe[3];
+    print_message("    %u wake-ups for %u ticks and %u doorbells\n", w1 - w0, t1 - t0, b1 - b0);
+    assert_int_equal(b1 - b0, 10);
+    /* One wake per interrupt: a tick and a doorbell may share one. */
+    assert_true(w1 - w0 + 2 >= t1 - t0);
+    assert_true(w1 - w0 <= t1 - t0 + (b1 - b0) + 2);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
+static void test_cm4_runs_the_chip_image(void **state)
+{
+    (void)state;
+    /* virtual_uart.bin is what a flasher writes at 0x08100000 on the chip. */
+    char bin[PATH_MAX + 32];
+    snprintf(bin, sizeof bin, "%s/virtual_uart.bin", fw_dir);
+    FILE *f = fopen(bin, "rb");
+    assert_non_null(f);
+    static uint8_t img[AMP_SIM_FLASH_SIZE];
+    size_t n = fread(img, 1, sizeof img, f);
+    fclose(f);
+    assert_true(n > 0x298);  /* at least the vector table */
+
+    struct fixture *fx = fx_new("chipimg", AMP_SIM_WAIT_BLOCKING);
+    fx_ept(fx, "vuart-channel");
+    fx_load(fx, "virtual_uart.elf");
+    fx_start_bound(fx);
+    fx_echo_text(fx, "same bytes");
+    const uint8_t *flash = amp_mem_da_to_va(amp_sim_mem_map(fx->board), AMP_SIM_FLASH_DA, n);
+    assert_non_null(flash);
+    assert_memory_equal(flash, img, n);
+    /* And the core booted it like the chip: MSP and reset vector from there. */
+    uint32_t sp, reset;
+    memcpy(&sp, img, 4);
+    memcpy(&reset, img + 4, 4);
+    assert_int_equal(reset, (uint32_t)fx->rp->entry);
+    assert_true(sp > AMP_SIM_SRAM_DA && sp <= AMP_SIM_SRAM_DA + AMP_SIM_SRAM_SIZE);
+    fx_free(fx);
+}
+
 static int close_fixtures(void **state)
 {
     (void)state;
@@ -1130,5 +1337,22 @@ int main(void)
         cmocka_unit_test_teardown(test_cpu_pinning, close_fixtures),
         cmocka_unit_test_teardown(test_nothing_leaked, close_fixtures),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest cm4_tests[] = {
+        cmocka_unit_test_teardown(test_cm4_faults_name_pc, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_wfi_wakes_per_doorbell_and_tick, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_runs_the_chip_image, close_fixtures),
+        cmocka_unit_test_teardown(test_nothing_leaked, close_fixtures),
+    };
+    /* Every test on the emulated Cortex-M4 (the chip's images), then on the
+     * native core; the M4's own tests after. */
+    on_cm4 = true;
+    fw_suffix = "";
+    int failed = cmocka_run_group_tests_name("sim-cm4", tests, NULL, NULL);
+    on_cm4 = false;
+    fw_suffix = "-x86_64";
+    failed += cmocka_run_group_tests_name("sim-native", tests, NULL, NULL);
+    on_cm4 = true;
+    fw_suffix = "";
+    failed += cmocka_run_group_tests_name("cm4", cm4_tests, NULL, NULL);
+    return failed;
 }

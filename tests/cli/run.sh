@@ -48,10 +48,15 @@ expect "amp info virtual_uart.elf" 0 'machine: +(x86-64|ARM)' 'entry: +0x081[0-9
     'resource table: none' "loader accepts it" \
     -- "$AMP" info "$FW/virtual_uart.elf"
 expect "amp info decodes an embedded resource table" 0 'VDEV +id 7 \(rpmsg\)' \
-    'vring 1: 64 entries, align 32, notifyid 1, da ANY' 'TRACE +"trace_buf" at 0x10000000' \
+    'vring 1: 64 entries, align 32, notifyid 1, da ANY' 'TRACE +"trace_buf" at 0x1000[0-9a-f]{4}' \
     -- "$AMP" info "$FW/rsc_echo.elf"
 expect "amp info refuses a file that is not ELF" 1 'not an ELF file' -- "$AMP" info Makefile
 expect "amp info names a missing file" 1 'No such file' -- "$AMP" info "$tmp/none.elf"
+# A FIFO with no writer: refused at once, not a hang (timeout bounds a regression).
+mkfifo "$tmp/fifo.elf"
+expect "amp info refuses a FIFO at once" 1 'not a regular file' -- timeout 10 "$AMP" info "$tmp/fifo.elf"
+expect "amp run refuses a FIFO at once" 1 'not a regular file \(a FIFO\)' \
+    -- timeout 10 "$AMP" run -b "$board" -t 1 "$tmp/fifo.elf"
 
 expect "amp run streams the trace and the services" 0 'running on board' \
     'service "vuart-channel" at address 0x[0-9a-f]+ announced' '^virtual_uart: up$' \

@@ -51,7 +51,7 @@ def cores_of(host_pid):
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if (len(argv) >= 3 and os.path.basename(argv[0]) == b"amp-simcore"
+        if (len(argv) >= 3 and os.path.basename(argv[0]) in (b"amp-simcore", b"amp-simcore-cm4")
                 and argv[2] == str(host_pid).encode()):
             found.append(int(entry))
     return found

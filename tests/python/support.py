@@ -20,9 +20,15 @@ import openamp
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.abspath(os.environ.get("AMP_BUILD", os.path.join(ROOT, "build")))
 FIRMWARE = os.path.join(BUILD, "firmware")
-VIRTUAL_UART = os.path.join(FIRMWARE, "virtual_uart.elf")
-FAULT = os.path.join(FIRMWARE, "fault.elf")
-NS_PROBE = os.path.join(BUILD, "tests", "python", "ns_probe.elf")
+# Which core type the firmware runs on: the emulated Cortex-M4 (the real
+# chip's images, the default) or the native x86-64 core (AMP_TEST_CORE=native).
+CORE = os.environ.get("AMP_TEST_CORE", "cm4")
+_SUFFIX = "-x86_64" if CORE == "native" else ""
+VIRTUAL_UART = os.path.join(FIRMWARE, "virtual_uart%s.elf" % _SUFFIX)
+FAULT = os.path.join(FIRMWARE, "fault%s.elf" % _SUFFIX)
+NS_PROBE = os.path.join(BUILD, "tests", "python", "ns_probe%s.elf" % ("" if _SUFFIX else "-cm4"))
+# Process names of the two core programs (comm is cut at 15 characters).
+CORE_COMMS = ("amp-simcore", "amp-simcore-cm4")
 STREAMER = os.path.join(BUILD, "tests", "python", "streamer.elf")
 MODULE_DIR = os.path.dirname(os.path.abspath(openamp.__file__))
 
@@ -67,7 +73,7 @@ def simcore_children(parent=None):
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        if comm == "amp-simcore" and int(fields[1]) == parent:
+        if comm in CORE_COMMS and int(fields[1]) == parent:
             found.append(int(entry))
     return found
 

@@ -306,7 +306,7 @@ class TestCrashReason(BoardTest):
         wait_until(lambda: rproc.state == "crashed")
         reason = rproc.crash_reason
         self.assertIsInstance(reason, str)
-        self.assertIn("SIGSEGV", reason)
+        self.assertIn("write to 0x40021000" if support.CORE == "cm4" else "SIGSEGV", reason)
         with self.assertRaises(OSError) as cm:
             ept.send(b"x")
         self.assertIn(reason, str(cm.exception))
@@ -319,7 +319,8 @@ class TestCrashReason(BoardTest):
         wait_until(ept.is_ready)
         ept.send(b"exit")
         wait_until(lambda: rproc.state == "crashed")
-        self.assertIn("status 3", rproc.crash_reason)
+        # amp_fw_exit(3): on the M4 a bkpt with the code in r0.
+        self.assertIn("bkpt #1" if support.CORE == "cm4" else "status 3", rproc.crash_reason)
 
 
 if __name__ == "__main__":
