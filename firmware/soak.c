@@ -136,7 +136,7 @@ int main(void)
             continue;
         }
         if (++idle < IDLE_SPINS) {
-            __builtin_ia32_pause();
+            amp_fw_cpu_relax();
             continue;
         }
         /* Idle: ask for the host's doorbell and sleep, a millisecond at most (a
