@@ -67,42 +67,37 @@ SEED_FILE = next((p for p in (os.path.join(d, "shared", "seed", "openamp-module.
                   if os.path.exists(p)), "")
 SLOW = 20.0
 
-# The seed's example, character for character (checked against the seed
-# document when it is beside this checkout).
-SEED_EXAMPLE = '''import openamp
+# The seed's example, character for character: the CPython suite's copy
+# (tests/python/test_seed_verbatim.py, checked there against the seed
+# document), read without importing that suite (it needs the CPython module).
+def _seed_example():
+    import ast
+    path = os.path.join(ROOT, "tests", "python", "test_seed_verbatim.py")
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], "id", "") == "SEED_EXAMPLE"):
+            return ast.literal_eval(node.value)
+    raise RuntimeError("no SEED_EXAMPLE in " + path)
 
-def ept_recv_callback(src, data):
-    print("Received message on endpoint", data)
 
-# Create a new RPMsg endpoint to communicate with the remote core.
-ept = openamp.Endpoint("vuart-channel", callback=ept_recv_callback)
-
-# Create a RemoteProc object, load its firmware and start it.
-rproc = openamp.RemoteProc("virtual_uart.elf") # Or entry point address (ex 0x081E0000)
-rproc.start()
-
-while True:
-    if ept.is_ready():
-        ept.send("data")
-'''
+SEED_EXAMPLE = _seed_example()
 ECHO_LINE = b"Received message on endpoint bytearray(b'data')"
 
 
-def cores_of(host_pid):
-    """amp-simcore processes started by host_pid (its pid is their argv[2])."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if (len(argv) >= 3 and os.path.basename(argv[0]).startswith(b"amp-simcore")
-                and argv[2] == str(host_pid).encode()):
-            found.append(int(entry))
-    return found
+def _python_runner():
+    """tests/python/run.py, for its cores_of() (importing it runs nothing)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "python_tests_run", os.path.join(ROOT, "tests", "python", "run.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# amp-simcore(-cm4) processes started by a host pid.
+cores_of = _python_runner().cores_of
 
 
 class Runner:
