@@ -56,6 +56,33 @@
 static const struct opc_ops ompy_ops;   /* below: the callbacks */
 
 #if OMPY_MCU
+/*
+ * A soft reset (Ctrl-D) frees every object without a process exit: this
+ * object's finaliser, run by that sweep like upstream's VirtIODev's, forgets
+ * the new-service callback it freed (endpoints and RemoteProc have their own
+ * finalisers). Kept alive by a root pointer until then.
+ */
+typedef struct {
+    mp_obj_base_t base;
+} ompy_session_t;
+
+static mp_obj_t session_del(mp_obj_t self_in)
+{
+    (void)self_in;
+    MP_STATE_PORT(ompy_ns_callback) = MP_OBJ_NULL;
+    opc_set_ns_callback(false);
+    MP_STATE_PORT(ompy_session) = MP_OBJ_NULL;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_del_obj, session_del);
+
+static const mp_rom_map_elem_t session_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&session_del_obj) },
+};
+static MP_DEFINE_CONST_DICT(session_locals, session_locals_table);
+static MP_DEFINE_CONST_OBJ_TYPE(ompy_session_type, MP_QSTR_openamp, MP_TYPE_FLAG_NONE,
+                                locals_dict, &session_locals);
+
 static void first_use(void)
 {
     static bool done;
@@ -63,6 +90,9 @@ static void first_use(void)
         done = true;
         (void)opc_init(&ompy_ops);
     }
+    if (MP_STATE_PORT(ompy_session) == MP_OBJ_NULL)
+        MP_STATE_PORT(ompy_session) =
+            MP_OBJ_FROM_PTR(mp_obj_malloc_with_finaliser(ompy_session_t, &ompy_session_type));
 }
 #define ompy_port_hold_sigint(hold) ((void)(hold))
 #define ompy_port_sigint_pending() false
@@ -805,4 +835,7 @@ const mp_obj_module_t ompy_module = {
 };
 
 MP_REGISTER_ROOT_POINTER(mp_obj_t ompy_ns_callback);
+#if OMPY_MCU
+MP_REGISTER_ROOT_POINTER(mp_obj_t ompy_session);
+#endif
 MP_REGISTER_MODULE(MP_QSTR_openamp, ompy_module);
