@@ -19,10 +19,10 @@ $(BUILD)/mpy-san/%.o: %.c
 	@echo "  CC-SAN  $<"; $(CC) $(SAN_CFLAGS) $(MPY_GLUE_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/lib/libamp-mpy.a: $(MPY_GLUE_OBJS)
 	@mkdir -p $(@D)
-	@echo "  AR      $@"; $(AR) rcs $@ $^
+	@echo "  AR      $@"; rm -f $@; $(AR) rcs $@ $^
 $(BUILD)/san/libamp-mpy.a: $(MPY_GLUE_SAN_OBJS)
 	@mkdir -p $(@D)
-	@echo "  AR      $@"; $(AR) rcs $@ $^
+	@echo "  AR      $@"; rm -f $@; $(AR) rcs $@ $^
 
 .PHONY: micropython-glue test-micropython
 micropython-glue: $(BUILD)/lib/libamp-mpy.a $(BUILD)/lib/libamp-sim.a $(BUILD)/lib/libamp.a
