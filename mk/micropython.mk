@@ -72,7 +72,7 @@ all: $(MPY_TEST_FIRMWARE)
 # part of this tree: MICROPYTHON=/path/to/micropython make test-micropython.
 # Without it the runner says so and skips (it cannot run in CI); with it,
 # the suite counts in make test's total.
-test-micropython: $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf \
+test-micropython: micropython-glue $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/fault.elf \
                   $(BUILD)/tests/python/ns_probe.elf $(MPY_TEST_FIRMWARE) $(SIMCORE)
 	@if [ -z "$(MICROPYTHON)" ]; then AMP_BUILD=$(BUILD) $(PYTHON) tests/micropython/run.py; \
 	else $(RUN_SUITE) micropython env AMP_BUILD=$(BUILD) $(PYTHON) tests/micropython/run.py \
