@@ -5,10 +5,12 @@
  * decoded here, every offset and length checked against the file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "amp/rsc.h"
 #include "cli.h"
@@ -189,12 +191,14 @@ static void print_rsc(const struct amp_elf_info *info, const struct scratch *s)
 
 static int read_file(const char *path, uint8_t **out, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Non-blocking: a FIFO is refused below instead of hanging the open (issue 8.2). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
         return cli_fail(EXIT_FAIL, "info", "%s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    FILE *f = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "rb"))) {
+        close(fd);
         return cli_fail(EXIT_FAIL, "info", "%s: not a regular file", path);
     }
     if (st.st_size <= 0 || (uint64_t)st.st_size > MAX_FILE) {

@@ -39,6 +39,8 @@ cm4: $(SIMCORE_CM4) $(CM4_FIRMWARE)
 all: cm4
 sim: cm4
 test-c: cm4
+# virtual_uart.elf is the M4 image: the amp command's tests boot it.
+test-cli: cm4
 
 # The Python module finds amp-simcore-cm4 next to amp-simcore.
 $(BUILD)/python/amp-simcore-cm4: $(SIMCORE_CM4)

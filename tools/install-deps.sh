@@ -3,7 +3,7 @@
 # Called by stage 1 of the Makefile before anything else is read or built,
 # so a machine with only make and a C compiler gets the rest here.
 set -e
-PKGS="python3 python3-dev libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi gnuplot-nox pkg-config cmake mypy libunicorn-dev"
+PKGS="python3 python3-dev libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi gnuplot-nox pkg-config cmake mypy clang libclang-rt-14-dev llvm-14 libunicorn-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

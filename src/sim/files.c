@@ -22,12 +22,30 @@
 /* Firmware for a 1 MiB flash plus debug info; anything bigger is a mistake. */
 #define MAX_IMAGE_SIZE (64u << 20)
 
-/* Read a whole regular file. Returns 0 with a malloc'ed buffer, or an error. */
+/* What a non-regular file is, for the message that refuses it. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device" :
+           S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a plain file";
+}
+
+/*
+ * Read a whole regular file. Returns 0 with a malloc'ed buffer, or an error.
+ * Opened non-blocking, so a FIFO (or a device) is refused by the fstat()
+ * below instead of hanging open() until a writer turns up.
+ */
 static int read_image(const char *path, void **out, size_t *size, char *errmsg, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
+        struct stat st;
+        /* A socket cannot be opened at all (ENXIO): say what it is. */
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+            sim_errmsg(errmsg, errlen, "%s: not a regular file (%s); give the path of a "
+                       "firmware ELF file", path, file_kind(st.st_mode));
+            return -AMP_EINVAL;
+        }
         sim_errmsg(errmsg, errlen, "%s: cannot open: %s", path,
                    e == ENOENT ? "no such file" : strerror(e));
         return e == ENOENT ? -AMP_ENOENT : -AMP_EIO;
@@ -42,7 +60,8 @@ static int read_image(const char *path, void **out, size_t *size, char *errmsg, 
         sim_errmsg(errmsg, errlen, "%s: is a directory, not a firmware file", path);
         rc = -AMP_EINVAL;
     } else if (!S_ISREG(st.st_mode)) {
-        sim_errmsg(errmsg, errlen, "%s: not a regular file", path);
+        sim_errmsg(errmsg, errlen, "%s: not a regular file (%s); give the path of a firmware "
+                   "ELF file", path, file_kind(st.st_mode));
         rc = -AMP_EINVAL;
     } else if (st.st_size == 0) {
         sim_errmsg(errmsg, errlen, "%s: file is empty", path);

@@ -5,6 +5,8 @@
  * at its device address, and the trace after a host zeroed it. Real
  * firmware (build/firmware/) on amp-simcore.
  */
+#include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -372,6 +374,48 @@ static void test_table_less_layout(void **state)
     board_close(board);
 }
 
+/*
+ * OpenAMP v2023.10's ELF loader (MicroPython's RemoteProc("fw.elf")) fails
+ * on a program header with nothing to load (e.g. PT_GNU_STACK): every
+ * firmware the SDK links has only PT_LOAD headers, none empty.
+ */
+static void test_firmware_headers_load_under_openamp(void **state)
+{
+    (void)state;
+    DIR *dir = opendir(fw_dir);
+    assert_non_null(dir);
+    unsigned checked = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".elf") != 0)
+            continue;
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", fw_dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        Elf64_Ehdr eh;
+        assert_int_equal(fread(&eh, sizeof eh, 1, f), 1);
+        if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
+            fclose(f);  /* another core type's firmware: not this SDK's linker script */
+            continue;
+        }
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            long at = (long)(eh.e_phoff + (uint64_t)i * eh.e_phentsize);
+            assert_int_equal(fseek(f, at, SEEK_SET), 0);
+            assert_int_equal(fread(&ph, sizeof ph, 1, f), 1);
+            if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+                fail_msg("%s: program header %u: type %u, memsz %lu", e->d_name, i,
+                         (unsigned)ph.p_type, (unsigned long)ph.p_memsz);
+        }
+        fclose(f);
+        checked++;
+    }
+    closedir(dir);
+    assert_true(checked >= 4);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -398,6 +442,7 @@ int main(void)
         cmocka_unit_test_teardown(test_map_at_device_address_taken, teardown),
         cmocka_unit_test_teardown(test_our_host_micropython_order, teardown),
         cmocka_unit_test_teardown(test_table_less_layout, teardown),
+        cmocka_unit_test(test_firmware_headers_load_under_openamp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

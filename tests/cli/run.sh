@@ -52,6 +52,11 @@ expect "amp info decodes an embedded resource table" 0 'VDEV +id 7 \(rpmsg\)' \
     -- "$AMP" info "$FW/rsc_echo.elf"
 expect "amp info refuses a file that is not ELF" 1 'not an ELF file' -- "$AMP" info Makefile
 expect "amp info names a missing file" 1 'No such file' -- "$AMP" info "$tmp/none.elf"
+# A FIFO with no writer: refused at once, not a hang (timeout bounds a regression).
+mkfifo "$tmp/fifo.elf"
+expect "amp info refuses a FIFO at once" 1 'not a regular file' -- timeout 10 "$AMP" info "$tmp/fifo.elf"
+expect "amp run refuses a FIFO at once" 1 'not a regular file \(a FIFO\)' \
+    -- timeout 10 "$AMP" run -b "$board" -t 1 "$tmp/fifo.elf"
 
 expect "amp run streams the trace and the services" 0 'running on board' \
     'service "vuart-channel" at address 0x[0-9a-f]+ announced' '^virtual_uart: up$' \
