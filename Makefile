@@ -64,11 +64,6 @@ CORE_RPROC_SRCS    := src/remoteproc/mem.c src/remoteproc/elf.c src/remoteproc/r
 CORE_SRCS := $(CORE_PLATFORM_SRCS) $(CORE_VRING_SRCS) $(CORE_RSC_SRCS) $(CORE_RPMSG_SRCS) \
              $(CORE_RPROC_SRCS)
 
-# The remote-side core the footprint target measures: vring device side,
-# rpmsg common + remote role + name service.
-REMOTE_CORE_SRCS := src/vring/vring.c src/vring/vring_device.c src/rpmsg/rpmsg.c src/rpmsg/rpmsg_remote.c
-HOST_CORE_SRCS   := src/vring/vring.c src/vring/vring_driver.c src/rpmsg/rpmsg.c src/rpmsg/rpmsg_host.c
-
 .PHONY: all test demo bench footprint install uninstall clean check-freestanding
 all:
 
@@ -106,12 +101,7 @@ $(BUILD)/cm4/%.o: %.c
 check-freestanding: $(FREE_OBJS) $(CM4_OBJS)
 all: check-freestanding
 
-footprint: $(CM4_OBJS)
-	$(PYTHON) tools/footprint.py --size $(ARM_SIZE) --objdir $(BUILD)/cm4 \
-	    --remote $(REMOTE_CORE_SRCS:%.c=%.o) --host $(HOST_CORE_SRCS:%.c=%.o) \
-	    --rproc $(CORE_RPROC_SRCS:%.c=%.o) $(CORE_RSC_SRCS:%.c=%.o) src/rpmsg/rpmsg_rsc.o \
-	    --out $(BUILD)/footprint.json
-
+# `make footprint`: mk/footprint.mk.
 include $(sort $(wildcard mk/*.mk))
 
 clean:

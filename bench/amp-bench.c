@@ -53,8 +53,18 @@
 
 static const uint32_t rtt_sizes[] = { 16, 64, 496 };
 #define N_SIZES (sizeof rtt_sizes / sizeof rtt_sizes[0])
-static const uint32_t ept_counts[] = { 1, 16, 256 };
-#define N_EPT_COUNTS (sizeof ept_counts / sizeof ept_counts[0])
+/*
+ * Endpoint counts, each side finding its endpoints through a table
+ * (amp_rpmsg_set_ept_table); the last case walks the plain list, as a
+ * device without a table does, for comparison in the same run.
+ */
+static const struct {
+    uint32_t n;
+    bool table;
+    const char *name;
+} ept_cases[] = { { 1, true, "ept1" }, { 16, true, "ept16" }, { 256, true, "ept256" },
+                  { 256, false, "ept256_list" } };
+#define N_EPT_COUNTS (sizeof ept_cases / sizeof ept_cases[0])
 static const char *const mode_names[] = { "polled", "blocking", "adaptive" };
 
 /* Ctrl-C, SIGTERM: stop measuring, then close the board as usual (no file left behind). */
@@ -245,6 +255,7 @@ struct bench {
     struct amp_rpmsg_device *dev;
     struct amp_rpmsg_endpoint ctl;
     struct amp_rpmsg_endpoint epts[BENCH_MAX_EPTS];
+    struct amp_rpmsg_endpoint *ept_slots[BENCH_EPT_SLOTS];
     uint32_t n_epts;
     enum bench_wait mode;
     uint64_t spin;              /* adaptive spin budget, ticks */
@@ -422,10 +433,13 @@ static int set_mode(struct bench *b, enum bench_wait mode)
     return 0;
 }
 
-static int set_endpoints(struct bench *b, uint32_t n)
+static int set_endpoints(struct bench *b, uint32_t n, bool table)
 {
     struct bench_msg r;
-    int rc = ctl_call(b, BENCH_OP_EPTS, n, 0, &r);
+    int rc = ctl_call(b, BENCH_OP_EPTS, n, table, &r);
+    if (rc == 0)
+        rc = table ? amp_rpmsg_set_ept_table(b->dev, b->ept_slots, BENCH_EPT_SLOTS)
+                   : amp_rpmsg_set_ept_table(b->dev, NULL, 0);
     if (rc)
         return rc;
     while (b->n_epts > n)
@@ -692,7 +706,10 @@ struct loopback {
     struct amp_platform platform;
     struct amp_rsc_table table;
     struct amp_rpmsg_device host, remote;
-    struct amp_rpmsg_endpoint hept, rept;
+    /* Endpoint pairs, used round-robin: host 0x2000 + i <-> remote 0x3000 + i. */
+    struct amp_rpmsg_endpoint hepts[BENCH_MAX_EPTS], repts[BENCH_MAX_EPTS];
+    struct amp_rpmsg_endpoint *host_slots[BENCH_EPT_SLOTS], *remote_slots[BENCH_EPT_SLOTS];
+    uint32_t n_epts;
     uint64_t host_rx, remote_rx;
     bool sink;
 };
@@ -717,6 +734,33 @@ static int lb_remote_rx(struct amp_rpmsg_endpoint *ept, void *data, size_t len, 
         return AMP_RPMSG_RELEASE;
     int rc = amp_rpmsg_send_offchannel(ept, ept->addr, src, data, len, AMP_NO_WAIT);
     return rc < 0 ? rc : AMP_RPMSG_RELEASE;
+}
+
+/* n endpoint pairs, found through tables on both sides or along the lists. */
+static int lb_set_epts(struct loopback *lb, uint32_t n, bool table)
+{
+    while (lb->n_epts > 0) {
+        lb->n_epts--;
+        amp_rpmsg_destroy_ept(&lb->hepts[lb->n_epts]);
+        amp_rpmsg_destroy_ept(&lb->repts[lb->n_epts]);
+    }
+    int rc = amp_rpmsg_set_ept_table(&lb->host, table ? lb->host_slots : NULL,
+                                     table ? BENCH_EPT_SLOTS : 0);
+    if (rc == 0)
+        rc = amp_rpmsg_set_ept_table(&lb->remote, table ? lb->remote_slots : NULL,
+                                     table ? BENCH_EPT_SLOTS : 0);
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        rc = amp_rpmsg_create_ept(&lb->hepts[i], &lb->host, NULL, BENCH_HOST_EPT_BASE + i,
+                                  BENCH_FW_EPT_BASE + i, lb_host_rx, NULL, lb);
+        if (rc == 0)
+            rc = amp_rpmsg_create_ept(&lb->repts[i], &lb->remote, NULL, BENCH_FW_EPT_BASE + i,
+                                      BENCH_HOST_EPT_BASE + i, lb_remote_rx, NULL, lb);
+        if (rc == 0)
+            lb->n_epts = i + 1;
+        else
+            amp_rpmsg_destroy_ept(&lb->hepts[i]);
+    }
+    return rc;
 }
 
 static int lb_open(struct loopback *lb)
@@ -761,11 +805,7 @@ static int lb_open(struct loopback *lb)
     if (rc == 0)
         rc = amp_rpmsg_init(&lb->remote, &r);
     if (rc == 0)
-        rc = amp_rpmsg_create_ept(&lb->hept, &lb->host, NULL, BENCH_HOST_EPT_BASE,
-                                  BENCH_FW_EPT_BASE, lb_host_rx, NULL, lb);
-    if (rc == 0)
-        rc = amp_rpmsg_create_ept(&lb->rept, &lb->remote, NULL, BENCH_FW_EPT_BASE,
-                                  BENCH_HOST_EPT_BASE, lb_remote_rx, NULL, lb);
+        rc = lb_set_epts(lb, 1, false);
     /* Polled, as in the cross-core polled figures: nobody wants doorbells. */
     amp_rpmsg_disarm(&lb->host);
     amp_rpmsg_disarm(&lb->remote);
@@ -780,8 +820,10 @@ static int lb_run(struct loopback *lb, uint32_t size, uint32_t iters, double *rt
     memset(payload, 0x5a, sizeof payload);
     lb->sink = false;
     uint64_t t0 = ticks();
-    for (uint32_t i = 0; i < iters; i++) {
-        int rc = amp_rpmsg_send(&lb->hept, payload, size, AMP_NO_WAIT);
+    lb->host_rx = 0;
+    uint32_t k = 0;   /* round-robin without a division per message */
+    for (uint32_t i = 0; i < iters; i++, k = k + 1 == lb->n_epts ? 0 : k + 1) {
+        int rc = amp_rpmsg_send(&lb->hepts[k], payload, size, AMP_NO_WAIT);
         if (rc >= 0)
             rc = amp_rpmsg_poll(&lb->remote);
         if (rc >= 0)
@@ -794,8 +836,8 @@ static int lb_run(struct loopback *lb, uint32_t size, uint32_t iters, double *rt
         return -AMP_EBADMSG;
     lb->sink = true;
     for (uint32_t i = 0; i < iters; i += 32) {
-        for (uint32_t j = 0; j < 32; j++) {
-            int rc = amp_rpmsg_send(&lb->hept, payload, size, AMP_NO_WAIT);
+        for (uint32_t j = 0; j < 32; j++, k = k + 1 == lb->n_epts ? 0 : k + 1) {
+            int rc = amp_rpmsg_send(&lb->hepts[k], payload, size, AMP_NO_WAIT);
             if (rc < 0)
                 return rc;
         }
@@ -807,6 +849,27 @@ static int lb_run(struct loopback *lb, uint32_t size, uint32_t iters, double *rt
     *rtt_ns = ticks_to_us((double)(t1 - t0)) * 1e3 / iters;
     *msg_ns = ticks_to_us((double)(t2 - t1)) * 1e3 / (double)((iters + 31) / 32 * 32);
     return 0;
+}
+
+/*
+ * ns per step of an idle receive loop on the remote: poll alone (disarmed,
+ * as a polling loop runs), and poll + amp_rpmsg_wait(0), which re-arms the
+ * doorbell (a store and a full barrier) before its platform wait returns.
+ */
+static void lb_idle(struct loopback *lb, uint32_t iters, double *poll_ns, double *wait_ns)
+{
+    uint64_t t0 = ticks();
+    for (uint32_t i = 0; i < iters; i++)
+        amp_rpmsg_poll(&lb->remote);
+    uint64_t t1 = ticks();
+    for (uint32_t i = 0; i < iters; i++) {
+        amp_rpmsg_poll(&lb->remote);
+        amp_rpmsg_wait(&lb->remote, AMP_NO_WAIT);
+    }
+    uint64_t t2 = ticks();
+    amp_rpmsg_disarm(&lb->remote);
+    *poll_ns = ticks_to_us((double)(t1 - t0)) * 1e3 / iters;
+    *wait_ns = ticks_to_us((double)(t2 - t1)) * 1e3 / iters;
 }
 
 /* Best of a few runs of each size: this CPU's cost, free of the other core. */
@@ -834,6 +897,33 @@ static int run_loopback(uint32_t iters, int runs)
         put(best_msg, "loopback_stream_%uB_ns_per_msg", rtt_sizes[s]);
     }
     put(lb.notifies, "loopback_doorbells");
+    /* The same with N endpoint pairs used round-robin: what finding them costs. */
+    for (size_t e = 0; e < N_EPT_COUNTS; e++) {
+        double best_rtt = INFINITY, best_msg = INFINITY;
+        rc = lb_set_epts(&lb, ept_cases[e].n, ept_cases[e].table);
+        for (int r = 0; r < runs && rc == 0; r++) {
+            double rtt, msg;
+            rc = lb_run(&lb, 16, iters, &rtt, &msg);
+            best_rtt = rtt < best_rtt ? rtt : best_rtt;
+            best_msg = msg < best_msg ? msg : best_msg;
+        }
+        if (rc)
+            return rc;
+        put(best_rtt / 1e3, "loopback_%s_rtt_16B_us", ept_cases[e].name);
+        put(best_msg, "loopback_%s_stream_16B_ns_per_msg", ept_cases[e].name);
+    }
+    rc = lb_set_epts(&lb, 1, false);
+    if (rc)
+        return rc;
+    double best_poll = INFINITY, best_wait = INFINITY;
+    for (int r = 0; r < runs; r++) {
+        double poll_ns, wait_ns;
+        lb_idle(&lb, iters, &poll_ns, &wait_ns);
+        best_poll = poll_ns < best_poll ? poll_ns : best_poll;
+        best_wait = wait_ns < best_wait ? wait_ns : best_wait;
+    }
+    put(best_poll, "loopback_idle_poll_ns");
+    put(best_wait, "loopback_idle_poll_wait_ns");
     return 0;
 }
 
@@ -1013,6 +1103,14 @@ static void print_table(void)
     printf("In-process loopback (one thread, no cross-core traffic): RTT 16 B %.3f us, "
            "stream 16 B %.1f ns/msg\n", get("loopback_rtt_16B_us"),
            get("loopback_stream_16B_ns_per_msg"));
+    printf("  idle receive loop step: poll %.1f ns, poll + wait(0) (re-arm) %.1f ns\n",
+           get("loopback_idle_poll_ns"), get("loopback_idle_poll_wait_ns"));
+    printf("  endpoints, round-robin, 16 B:");
+    for (size_t e = 0; e < N_EPT_COUNTS; e++)
+        printf("  %s RTT %.3f us stream %.1f ns/msg", ept_cases[e].name,
+               get("loopback_%s_rtt_16B_us", ept_cases[e].name),
+               get("loopback_%s_stream_16B_ns_per_msg", ept_cases[e].name));
+    printf("\n");
     printf("\nBaselines (same two processes, same CPUs, this run):\n");
     printf("  %-34s p50 %9.3f us   p99 %9.3f us\n", "raw cache-line ping-pong RTT", pp,
            get("raw_pingpong_rtt_us_p99"));
@@ -1033,11 +1131,15 @@ static void print_table(void)
     printf("\nEndpoints (polled, 16 B, round-robin over N endpoint pairs):\n");
     printf("  %-6s %9s %9s %12s %14s\n", "N", "RTT p50", "RTT p99", "p50/raw-pp", "stream msg/s");
     for (size_t e = 0; e < N_EPT_COUNTS; e++)
-        printf("  %-6u %9.3f %9.3f %11.2fx %14.0f\n", ept_counts[e],
-               get("ept%u_rtt_polled_16B_us_p50", ept_counts[e]),
-               get("ept%u_rtt_polled_16B_us_p99", ept_counts[e]),
-               get("ept%u_rtt_polled_16B_us_p50", ept_counts[e]) / pp,
-               get("ept%u_stream_16B_msgs_per_s", ept_counts[e]));
+        printf("  %-6u %9.3f %9.3f %11.2fx %14.0f%s\n", ept_cases[e].n,
+               get("%s_rtt_polled_16B_us_p50", ept_cases[e].name),
+               get("%s_rtt_polled_16B_us_p99", ept_cases[e].name),
+               get("%s_rtt_polled_16B_us_p50", ept_cases[e].name) / pp,
+               get("%s_stream_16B_msgs_per_s", ept_cases[e].name),
+               ept_cases[e].table ? "" : "  (no table: list walk)");
+    printf("  256 vs 1 endpoint (table): RTT %.2fx, streaming %.2fx\n",
+           get("ept256_rtt_polled_16B_us_p50") / get("ept1_rtt_polled_16B_us_p50"),
+           get("ept1_stream_16B_msgs_per_s") / get("ept256_stream_16B_msgs_per_s"));
     printf("\nOne-way streaming host -> core (polled unless named):\n");
     printf("  %-28s %14s %14s %16s\n", "variant", "msg/s", "MB/s", "ns/msg (vs raw-pp)");
     static const char *const variants[] = { "16B", "16B_zerocopy", "496B", "496B_zerocopy",
@@ -1294,10 +1396,10 @@ int main(int argc, char **argv)
         }
         TRY("mode", set_mode(&b, BENCH_WAIT_POLLED));
         for (size_t e = 0; e < N_EPT_COUNTS; e++) {
-            TRY("endpoints", set_endpoints(&b, ept_counts[e]));
+            TRY("endpoints", set_endpoints(&b, ept_cases[e].n, ept_cases[e].table));
             TRY("round trip", run_rtt(&b, 16, warm, per_round(n_polled, o.rounds), &s_ept[e]));
         }
-        TRY("endpoints", set_endpoints(&b, 1));
+        TRY("endpoints", set_endpoints(&b, 1, true));
     }
     fprintf(stderr, "\n");
 
@@ -1337,14 +1439,14 @@ int main(int argc, char **argv)
         TRY("mode", set_mode(&b, BENCH_WAIT_POLLED));
         for (size_t e = 0; e < N_EPT_COUNTS; e++) {
             double mps = 0, bps = 0, best = 0;
-            TRY("endpoints", set_endpoints(&b, ept_counts[e]));
+            TRY("endpoints", set_endpoints(&b, ept_cases[e].n, ept_cases[e].table));
             for (int r = 0; r < stream_runs; r++) {
                 TRY("stream", run_stream(&b, 16, false, n_stream, &mps, &bps));
                 best = mps > best ? mps : best;
             }
-            put(best, "ept%u_stream_16B_msgs_per_s", ept_counts[e]);
+            put(best, "%s_stream_16B_msgs_per_s", ept_cases[e].name);
         }
-        TRY("endpoints", set_endpoints(&b, 1));
+        TRY("endpoints", set_endpoints(&b, 1, true));
     }
 
     fprintf(stderr, "\namp-bench: idle CPU");
@@ -1394,7 +1496,7 @@ int main(int argc, char **argv)
                 "ratio_adaptive_vs_polled_%uB", rtt_sizes[s]);
         for (size_t e = 0; e < N_EPT_COUNTS; e++) {
             char name[64];
-            snprintf(name, sizeof name, "ept%u_rtt_polled_16B", ept_counts[e]);
+            snprintf(name, sizeof name, "%s_rtt_polled_16B", ept_cases[e].name);
             struct stats st = summarize(&s_ept[e]);
             put_stats(&st, name);
         }

@@ -22,6 +22,7 @@
 #define BENCH_HOST_EPT_BASE 0x2000u
 #define BENCH_FW_EPT_BASE   0x3000u
 #define BENCH_MAX_EPTS      256u
+#define BENCH_EPT_SLOTS     1024u   /* endpoint table slots, each side */
 
 /*
  * The word the raw cache-line ping-pong bounces: a line of SRAM4 that the
@@ -41,7 +42,8 @@ enum bench_wait {
 enum bench_op {
     BENCH_OP_HELLO = 1,   /* -> reply; val[0] = number of data endpoints */
     BENCH_OP_MODE,        /* arg[0] = enum bench_wait, val[0] = spin budget in TSC ticks */
-    BENCH_OP_EPTS,        /* arg[0] = number of data endpoint pairs (1..BENCH_MAX_EPTS) */
+    BENCH_OP_EPTS,        /* arg[0] = number of data endpoint pairs (1..BENCH_MAX_EPTS),
+                             val[0] = 1: find them through a table (amp_rpmsg_set_ept_table) */
     BENCH_OP_SINK,        /* data endpoints count instead of echoing; counters reset */
     BENCH_OP_COUNT,       /* back to echo; reply val[0] = messages, val[1] = bytes, status = seq errors */
     BENCH_OP_RAW_SHM,     /* arg[0] = round trips; val[0] = give-up time in TSC ticks */

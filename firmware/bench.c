@@ -24,6 +24,7 @@
 static struct amp_rpmsg_device dev;
 static struct amp_rpmsg_endpoint ctl, echo_ept;
 static struct amp_rpmsg_endpoint data[BENCH_MAX_EPTS];
+static struct amp_rpmsg_endpoint *ept_slots[BENCH_EPT_SLOTS];
 static uint32_t n_data;
 
 static enum bench_wait wait_mode = BENCH_WAIT_BLOCKING;
@@ -96,13 +97,17 @@ static void drop_data_endpoints(void)
     n_data = 0;
 }
 
-static int make_data_endpoints(uint32_t n)
+static int make_data_endpoints(uint32_t n, bool table)
 {
     drop_data_endpoints();
     if (n == 0 || n > BENCH_MAX_EPTS)
         return -AMP_EINVAL;
+    int rc = table ? amp_rpmsg_set_ept_table(&dev, ept_slots, BENCH_EPT_SLOTS)
+                   : amp_rpmsg_set_ept_table(&dev, NULL, 0);
+    if (rc)
+        return rc;
     for (uint32_t i = 0; i < n; i++) {
-        int rc = amp_rpmsg_create_ept(&data[i], &dev, NULL, BENCH_FW_EPT_BASE + i,
+        rc = amp_rpmsg_create_ept(&data[i], &dev, NULL, BENCH_FW_EPT_BASE + i,
                                       BENCH_HOST_EPT_BASE + i, on_data, NULL, NULL);
         if (rc) {
             drop_data_endpoints();
@@ -138,7 +143,7 @@ static int on_ctl(struct amp_rpmsg_endpoint *e, void *buf, size_t len, uint32_t 
         amp_rpmsg_disarm(&dev);
         break;
     case BENCH_OP_EPTS:
-        reply(m.op, make_data_endpoints(m.arg[0]), n_data, 0);
+        reply(m.op, make_data_endpoints(m.arg[0], m.val[0] != 0), n_data, 0);
         break;
     case BENCH_OP_SINK:
         sink_mode = true;
@@ -272,7 +277,7 @@ int main(void)
         rc = amp_rpmsg_create_ept(&echo_ept, &dev, BENCH_ECHO_NAME, AMP_RPMSG_ADDR_ANY,
                                   AMP_RPMSG_ADDR_ANY, echo, NULL, NULL);
     if (rc == 0)
-        rc = make_data_endpoints(1);
+        rc = make_data_endpoints(1, true);
     if (rc) {
         amp_fw_trace_error("bench: endpoints", rc);
         return 3;

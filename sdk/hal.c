@@ -209,6 +209,8 @@ int amp_fw_rpmsg_start(struct amp_rpmsg_device *dev, int32_t timeout_ms)
         cfg.shm_size = AMP_FW_HOST_SHM_SIZE;
     }
     rc = amp_rpmsg_config_from_vdev(&cfg, vdev, vdev_size);
+    if (rc == 0)
+        rc = amp_rpmsg_enable_ns(dev);   /* SDK firmware serve the name service, named or not */
     if (rc)
         return rc;
     return amp_rpmsg_wait_ready(dev, &cfg, timeout_ms);

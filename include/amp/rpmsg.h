@@ -123,6 +123,8 @@ int amp_rpmsg_config_from_rsc(struct amp_rpmsg_config *cfg, const struct amp_rsc
 
 struct amp_rpmsg_device;
 struct amp_rpmsg_endpoint;
+struct rpmsg_ept_index;
+struct rpmsg_spare_ops;
 
 /* rx callback return values: release the buffer now, or keep it (see hold). */
 #define AMP_RPMSG_RELEASE 0
@@ -166,7 +168,14 @@ struct amp_rpmsg_device {
     uint32_t tx_count;             /* host: transmit buffers, the next tx_count */
     uint32_t tx_fresh;             /* host: transmit buffers handed out at least once */
     struct amp_rpmsg_endpoint *endpoints;
+    /* Endpoint lookup table, if the caller gave one (amp_rpmsg_set_ept_table). */
+    const struct rpmsg_ept_index *ept_index;
+    struct amp_rpmsg_endpoint **ept_slots;
+    uint32_t ept_slot_mask, ept_slot_used;
+    uint8_t ept_slot_shift;
     struct amp_rpmsg_endpoint ns_ept;
+    /* The name service, once in use (amp_rpmsg_enable_ns): init calls it. */
+    int (*ns_up)(struct amp_rpmsg_device *dev);
     amp_rpmsg_ns_cb ns_cb;
     void *ns_priv;
     uint32_t next_addr;            /* next dynamic address to try */
@@ -178,6 +187,8 @@ struct amp_rpmsg_device {
     /* Remote: transmit buffers taken from the ring but given back unused. */
     uint32_t tx_spare[AMP_RPMSG_MAX_VRING_NUM / 32];
     uint32_t tx_spare_count;
+    /* Remote: how get_tx reaches the spares, once there have been some. */
+    const struct rpmsg_spare_ops *tx_spares;
     bool corked;                   /* host: sends skip the doorbell (amp_rpmsg_cork) */
     bool kick_due;                 /* host: something was sent while corked */
 };
@@ -190,9 +201,27 @@ struct amp_rpmsg_device {
  * re-announced.
  */
 int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg);
+/*
+ * Timeouts cost only the firmware that uses them. Each call that may wait
+ * comes in two forms: _timed takes any timeout and reads the platform's
+ * clock; _untimed takes only 0 (try once) or a negative one (forever) and
+ * links no clock arithmetic (a positive timeout is -AMP_EINVAL). The plain
+ * names below are inlines that pick _untimed when the compiler sees a
+ * constant 0 or AMP_WAIT_FOREVER, else _timed: callers need not care.
+ */
+#define AMP_RPMSG_UNTIMED(timeout_ms) (__builtin_constant_p(timeout_ms) && (timeout_ms) <= 0)
+
+int amp_rpmsg_wait_ready_timed(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
+                               int32_t timeout_ms);
+int amp_rpmsg_wait_ready_untimed(struct amp_rpmsg_device *dev,
+                                 const struct amp_rpmsg_config *cfg, int32_t timeout_ms);
 /* Remote: retry init until DRIVER_OK or timeout (-AMP_ETIMEDOUT). */
-int amp_rpmsg_wait_ready(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
-                         int32_t timeout_ms);
+static inline int amp_rpmsg_wait_ready(struct amp_rpmsg_device *dev,
+                                       const struct amp_rpmsg_config *cfg, int32_t timeout_ms)
+{
+    return AMP_RPMSG_UNTIMED(timeout_ms) ? amp_rpmsg_wait_ready_untimed(dev, cfg, timeout_ms)
+                                         : amp_rpmsg_wait_ready_timed(dev, cfg, timeout_ms);
+}
 /*
  * Forget the rings (the peer restarted or is gone): unbind every endpoint
  * whose destination came from the name service (calling its unbind
@@ -203,21 +232,55 @@ void amp_rpmsg_reset(struct amp_rpmsg_device *dev);
 /* Destroy all endpoints (announcing it when ready) and detach. */
 void amp_rpmsg_deinit(struct amp_rpmsg_device *dev);
 
-static inline void amp_rpmsg_set_ns_callback(struct amp_rpmsg_device *dev, amp_rpmsg_ns_cb cb,
-                                             void *priv)
-{
-    dev->ns_cb = cb;
-    dev->ns_priv = priv;
-}
+/*
+ * The name service's receive side: bind named endpoints to what the peer
+ * announces (NS create/destroy) and pass other announcements to the ns
+ * callback. A firmware that never names an endpoint nor sets a callback
+ * does not link it; the host role and named endpoints enable it themselves,
+ * this is for a remote that wants it otherwise. Without it, messages to
+ * address 53 are dropped like any to no endpoint.
+ */
+int amp_rpmsg_enable_ns(struct amp_rpmsg_device *dev);
+/* Call cb for announcements no local endpoint matches (enables the name service). */
+void amp_rpmsg_set_ns_callback(struct amp_rpmsg_device *dev, amp_rpmsg_ns_cb cb, void *priv);
 
 /*
  * Register an endpoint. `src` ANY allocates from 1024 upwards; a fixed src
  * already in use is -AMP_EADDRINUSE. A named endpoint with dest ANY is
- * announced (NS create) once the device is ready.
+ * announced (NS create) once the device is ready. An unnamed endpoint at a
+ * fixed address - the common firmware case - links none of that: the call
+ * goes to amp_rpmsg_create_ept_fixed() when the compiler can see it is one.
  */
-int amp_rpmsg_create_ept(struct amp_rpmsg_endpoint *ept, struct amp_rpmsg_device *dev,
-                         const char *name, uint32_t src, uint32_t dest,
-                         amp_rpmsg_rx_cb rx_cb, amp_rpmsg_unbind_cb unbind_cb, void *priv);
+int amp_rpmsg_create_ept_full(struct amp_rpmsg_endpoint *ept, struct amp_rpmsg_device *dev,
+                              const char *name, uint32_t src, uint32_t dest,
+                              amp_rpmsg_rx_cb rx_cb, amp_rpmsg_unbind_cb unbind_cb, void *priv);
+/* An unnamed endpoint at fixed address src (not ANY): nothing announced. */
+int amp_rpmsg_create_ept_fixed(struct amp_rpmsg_endpoint *ept, struct amp_rpmsg_device *dev,
+                               uint32_t src, uint32_t dest, amp_rpmsg_rx_cb rx_cb,
+                               amp_rpmsg_unbind_cb unbind_cb, void *priv);
+
+static inline int amp_rpmsg_create_ept(struct amp_rpmsg_endpoint *ept,
+                                       struct amp_rpmsg_device *dev, const char *name,
+                                       uint32_t src, uint32_t dest, amp_rpmsg_rx_cb rx_cb,
+                                       amp_rpmsg_unbind_cb unbind_cb, void *priv)
+{
+    if (__builtin_constant_p(name == NULL) && name == NULL && __builtin_constant_p(src) &&
+        src != AMP_RPMSG_ADDR_ANY)
+        return amp_rpmsg_create_ept_fixed(ept, dev, src, dest, rx_cb, unbind_cb, priv);
+    return amp_rpmsg_create_ept_full(ept, dev, name, src, dest, rx_cb, unbind_cb, priv);
+}
+
+/*
+ * Find endpoints in constant time however many there are: `count` slots
+ * (a power of two, more than the endpoints the device will hold; twice as
+ * many keeps probes short) that the caller owns for the device's lifetime.
+ * Endpoints already registered are indexed now. Without a table a message
+ * finds its endpoint along a list, which is as fast for a handful. Creating
+ * an endpoint that does not fit is -AMP_ENOSPC. (NULL, 0) drops the table.
+ */
+int amp_rpmsg_set_ept_table(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint **slots,
+                            uint32_t count);
+
 /*
  * Unregister, announcing NS destroy if a create went out. The endpoint is
  * gone in any case; the return value says whether the announcement could
@@ -242,8 +305,20 @@ static inline uint32_t amp_rpmsg_max_payload(const struct amp_rpmsg_device *dev)
  * An empty payload is one valid message; one larger than the buffer is
  * -AMP_EMSGSIZE.
  */
-int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
-                              const void *data, size_t len, int32_t timeout_ms);
+int amp_rpmsg_send_offchannel_timed(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                                    const void *data, size_t len, int32_t timeout_ms);
+int amp_rpmsg_send_offchannel_untimed(struct amp_rpmsg_endpoint *ept, uint32_t src,
+                                      uint32_t dst, const void *data, size_t len,
+                                      int32_t timeout_ms);
+
+static inline int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src,
+                                            uint32_t dst, const void *data, size_t len,
+                                            int32_t timeout_ms)
+{
+    return AMP_RPMSG_UNTIMED(timeout_ms)
+               ? amp_rpmsg_send_offchannel_untimed(ept, src, dst, data, len, timeout_ms)
+               : amp_rpmsg_send_offchannel_timed(ept, src, dst, data, len, timeout_ms);
+}
 
 static inline int amp_rpmsg_send(struct amp_rpmsg_endpoint *ept, const void *data, size_t len,
                                  int32_t timeout_ms)
@@ -269,8 +344,18 @@ int amp_rpmsg_cork(struct amp_rpmsg_device *dev, bool cork);
  * NULL with *err set. Then either amp_rpmsg_send_nocopy() or
  * amp_rpmsg_release_tx_buffer() - exactly one of them.
  */
-void *amp_rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size, int32_t timeout_ms,
-                              int *err);
+void *amp_rpmsg_get_tx_buffer_timed(struct amp_rpmsg_device *dev, uint32_t *size,
+                                    int32_t timeout_ms, int *err);
+void *amp_rpmsg_get_tx_buffer_untimed(struct amp_rpmsg_device *dev, uint32_t *size,
+                                      int32_t timeout_ms, int *err);
+
+static inline void *amp_rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size,
+                                            int32_t timeout_ms, int *err)
+{
+    return AMP_RPMSG_UNTIMED(timeout_ms)
+               ? amp_rpmsg_get_tx_buffer_untimed(dev, size, timeout_ms, err)
+               : amp_rpmsg_get_tx_buffer_timed(dev, size, timeout_ms, err);
+}
 int amp_rpmsg_send_nocopy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
                           void *payload, size_t len);
 int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload);

@@ -112,6 +112,14 @@ bool amp_vring_driver_want_notify(struct amp_vring *vr, bool enable);
  */
 int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id);
 /*
+ * Put back the id the last amp_vring_get_avail() took, unused: the next
+ * call returns it again (read anew from the ring, and checked anew).
+ */
+static inline void amp_vring_unget_avail(struct amp_vring *vr)
+{
+    vr->last_seen--;
+}
+/*
  * Read descriptor `id` (< num) once. Chained and indirect descriptors are
  * not used by rpmsg and are refused with -AMP_EBADMSG.
  */

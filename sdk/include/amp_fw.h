@@ -114,6 +114,8 @@ const struct amp_platform *amp_fw_platform(enum amp_fw_wait_mode mode);
  * descriptors), else the host-built table at 0x38000000 (MicroPython's
  * model: offsets from 0x38000400). Then wait up to timeout_ms for the host
  * to set DRIVER_OK. Uses the current amp_fw_platform (blocking by default).
+ * The device serves the name service (amp_rpmsg_enable_ns) whatever
+ * endpoints the firmware makes.
  */
 int amp_fw_rpmsg_start(struct amp_rpmsg_device *dev, int32_t timeout_ms);
 

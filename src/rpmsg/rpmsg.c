@@ -3,10 +3,20 @@
  * service, and the data path. Buffer handling that differs between host
  * and remote is behind dev->role (rpmsg_host.c, rpmsg_remote.c).
  *
- * Send:    amp_rpmsg_send -> rpmsg_get_tx (waits via the platform) ->
- *          fill header + payload -> role->send_tx (vring + doorbell).
+ * Send:    amp_rpmsg_send -> rpmsg_send_copy -> rpmsg_get_tx (role->get_tx;
+ *          waits via the platform) -> fill header + payload ->
+ *          role->send_tx (vring + doorbell).
  * Receive: amp_rpmsg_poll -> role->get_rx (vring, validated) ->
  *          rpmsg_dispatch -> endpoint callback -> role->release_rx.
+ *
+ * Pay for what you use: the name service, the endpoint table, the spare
+ * buffers of zero-copy and the clock arithmetic of timeouts are reached
+ * only through pointers that the calls using them set (dev->ns_up,
+ * dev->ept_index, dev->tx_spares) or through separate entry points picked
+ * by the inlines in rpmsg.h, so --gc-sections drops them from a firmware
+ * that never calls them (make footprint measures it). Helpers that several
+ * entry points share are always_inline: an image links one entry point
+ * and pays for no call layers under it.
  */
 #include "rpmsg_internal.h"
 
@@ -40,38 +50,60 @@ static bool name_equal(const char *a, const char *b)
     return true;
 }
 
-void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr, uint32_t len)
-{
-    uint64_t off = dev->cfg.addr_mode == AMP_ADDR_PHYS ? addr - dev->cfg.shm_pa : addr;
-    /* A PHYS address below shm_pa wraps to a huge offset and fails here too. */
-    if (off > dev->cfg.shm_size || len > dev->cfg.shm_size - off)
-        return NULL;
-    return (uint8_t *)dev->cfg.shm + off;
-}
-
 /* ---- Endpoints. ---- */
 
-/* Moves the endpoint found to the front: the busy ones are then found first. */
+/*
+ * Through the caller's table when one is registered (amp_rpmsg_set_ept_table),
+ * else along the list: as fast for the handful of endpoints a firmware has.
+ */
 static struct amp_rpmsg_endpoint *find_by_addr(struct amp_rpmsg_device *dev, uint32_t addr)
 {
-    for (struct amp_rpmsg_endpoint **link = &dev->endpoints; *link; link = &(*link)->next) {
-        struct amp_rpmsg_endpoint *ept = *link;
-        if (ept->addr == addr) {
-            *link = ept->next;
-            ept->next = dev->endpoints;
-            dev->endpoints = ept;
-            return ept;
-        }
-    }
-    return NULL;
+    if (dev->ept_index)
+        return dev->ept_index->find(dev, addr);
+    struct amp_rpmsg_endpoint *ept = dev->endpoints;
+    while (ept && ept->addr != addr)
+        ept = ept->next;
+    return ept;
 }
 
-static struct amp_rpmsg_endpoint *find_by_name(struct amp_rpmsg_device *dev, const char *name)
+int amp_rpmsg_create_ept_fixed(struct amp_rpmsg_endpoint *ept, struct amp_rpmsg_device *dev,
+                               uint32_t src, uint32_t dest, amp_rpmsg_rx_cb rx_cb,
+                               amp_rpmsg_unbind_cb unbind_cb, void *priv)
 {
-    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next)
-        if (ept->name[0] && name_equal(ept->name, name))
-            return ept;
-    return NULL;
+    if (!ept || !dev || src == AMP_RPMSG_ADDR_ANY)
+        return -AMP_EINVAL;
+    if (find_by_addr(dev, src))
+        return -AMP_EADDRINUSE;
+    __builtin_memset(ept, 0, sizeof(*ept));
+    ept->addr = src;
+    ept->dest_addr = dest;
+    ept->rx_cb = rx_cb;
+    ept->unbind_cb = unbind_cb;
+    ept->priv = priv;
+    if (dev->ept_index) {
+        int rc = dev->ept_index->add(dev, ept);
+        if (rc)
+            return rc;
+    }
+    ept->dev = dev;
+    ept->next = dev->endpoints;
+    dev->endpoints = ept;
+    return 0;
+}
+
+static void unlink_ept(struct amp_rpmsg_endpoint *ept)
+{
+    struct amp_rpmsg_device *dev = ept->dev;
+    if (dev->ept_index)
+        dev->ept_index->remove(dev, ept);
+    for (struct amp_rpmsg_endpoint **link = &dev->endpoints; *link; link = &(*link)->next) {
+        if (*link == ept) {
+            *link = ept->next;
+            break;
+        }
+    }
+    ept->dev = NULL;
+    ept->next = NULL;
 }
 
 static int alloc_addr(struct amp_rpmsg_device *dev, uint32_t *addr)
@@ -87,6 +119,140 @@ static int alloc_addr(struct amp_rpmsg_device *dev, uint32_t *addr)
         }
     }
     return -AMP_EADDRNOTAVAIL;
+}
+
+static int announce_create(struct amp_rpmsg_endpoint *ept);
+
+int amp_rpmsg_create_ept_full(struct amp_rpmsg_endpoint *ept, struct amp_rpmsg_device *dev,
+                              const char *name, uint32_t src, uint32_t dest,
+                              amp_rpmsg_rx_cb rx_cb, amp_rpmsg_unbind_cb unbind_cb, void *priv)
+{
+    char wire_name[AMP_RPMSG_NAME_LEN] = {0};
+    if (!ept || !dev || (name && copy_name(wire_name, name)))
+        return -AMP_EINVAL;
+    int rc = src == AMP_RPMSG_ADDR_ANY ? alloc_addr(dev, &src) : 0;
+    if (rc == 0)
+        rc = amp_rpmsg_create_ept_fixed(ept, dev, src, dest, rx_cb, unbind_cb, priv);
+    if (rc || !wire_name[0])
+        return rc;
+    __builtin_memcpy(ept->name, wire_name, sizeof(ept->name));
+    /* A named endpoint binds to the peer's announcements, and announces itself. */
+    rc = amp_rpmsg_enable_ns(dev);
+    if (rc == 0 && dev->ready)
+        rc = announce_create(ept);
+    if (rc)
+        unlink_ept(ept);
+    return rc;
+}
+
+static int ns_announce(struct amp_rpmsg_endpoint *ept, uint32_t flags);
+
+int amp_rpmsg_destroy_ept(struct amp_rpmsg_endpoint *ept)
+{
+    if (!ept || !ept->dev)
+        return -AMP_EINVAL;
+    int rc = 0;
+    if (ept->announced && ept->dev->ready)
+        rc = ns_announce(ept, AMP_RPMSG_NS_DESTROY);
+    unlink_ept(ept);
+    ept->announced = false;
+    ept->dest_addr = AMP_RPMSG_ADDR_ANY;
+    return rc;
+}
+
+/* ---- Endpoint table: open addressing, linear probing, in the caller's slots. ---- */
+
+static uint32_t slot_of(const struct amp_rpmsg_device *dev, uint32_t addr)
+{
+    /* Fibonacci hashing: consecutive addresses land far apart. */
+    return (addr * 0x9E3779B1u) >> dev->ept_slot_shift;
+}
+
+static struct amp_rpmsg_endpoint *table_find(struct amp_rpmsg_device *dev, uint32_t addr)
+{
+    for (uint32_t i = slot_of(dev, addr);; i = (i + 1) & dev->ept_slot_mask) {
+        struct amp_rpmsg_endpoint *ept = dev->ept_slots[i];
+        if (!ept || ept->addr == addr)
+            return ept;      /* an empty slot ends the probe: one is always left */
+    }
+}
+
+static int table_add(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint *ept)
+{
+    if (dev->ept_slot_used >= dev->ept_slot_mask)
+        return -AMP_ENOSPC;
+    uint32_t i = slot_of(dev, ept->addr);
+    while (dev->ept_slots[i])
+        i = (i + 1) & dev->ept_slot_mask;
+    dev->ept_slots[i] = ept;
+    dev->ept_slot_used++;
+    return 0;
+}
+
+static void table_remove(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint *ept)
+{
+    uint32_t mask = dev->ept_slot_mask, hole = slot_of(dev, ept->addr);
+    while (dev->ept_slots[hole] != ept) {
+        if (!dev->ept_slots[hole])
+            return;
+        hole = (hole + 1) & mask;
+    }
+    dev->ept_slots[hole] = NULL;
+    dev->ept_slot_used--;
+    /* Pull back the entries after the hole that probing would no longer reach. */
+    for (uint32_t i = (hole + 1) & mask; dev->ept_slots[i]; i = (i + 1) & mask) {
+        uint32_t home = slot_of(dev, dev->ept_slots[i]->addr);
+        if (((i - home) & mask) >= ((i - hole) & mask)) {
+            dev->ept_slots[hole] = dev->ept_slots[i];
+            dev->ept_slots[i] = NULL;
+            hole = i;
+        }
+    }
+}
+
+static const struct rpmsg_ept_index table_index = {
+    .find = table_find,
+    .add = table_add,
+    .remove = table_remove,
+};
+
+int amp_rpmsg_set_ept_table(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint **slots,
+                            uint32_t count)
+{
+    if (!dev)
+        return -AMP_EINVAL;
+    if (!slots && !count) {
+        dev->ept_index = NULL;    /* back to the list */
+        dev->ept_slots = NULL;
+        return 0;
+    }
+    if (!slots || count < 2 || (count & (count - 1)))
+        return -AMP_EINVAL;
+    dev->ept_index = NULL;        /* while the slots are filled */
+    uint32_t held = 0;
+    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next)
+        held++;
+    if (held >= count)
+        return -AMP_ENOSPC;
+    __builtin_memset(slots, 0, count * sizeof(*slots));
+    dev->ept_slots = slots;
+    dev->ept_slot_mask = count - 1;
+    dev->ept_slot_shift = (uint8_t)(32 - __builtin_ctz(count));
+    dev->ept_slot_used = 0;
+    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next)
+        table_add(dev, ept);
+    dev->ept_index = &table_index;
+    return 0;
+}
+
+/* ---- Name service: the endpoint at address 53, and announcements. ---- */
+
+static struct amp_rpmsg_endpoint *find_by_name(struct amp_rpmsg_device *dev, const char *name)
+{
+    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next)
+        if (ept->name[0] && name_equal(ept->name, name))
+            return ept;
+    return NULL;
 }
 
 static int ns_announce(struct amp_rpmsg_endpoint *ept, uint32_t flags)
@@ -110,65 +276,6 @@ static int announce_create(struct amp_rpmsg_endpoint *ept)
     ept->announced = rc == 0;
     return rc;
 }
-
-int amp_rpmsg_create_ept(struct amp_rpmsg_endpoint *ept, struct amp_rpmsg_device *dev,
-                         const char *name, uint32_t src, uint32_t dest,
-                         amp_rpmsg_rx_cb rx_cb, amp_rpmsg_unbind_cb unbind_cb, void *priv)
-{
-    if (!ept || !dev)
-        return -AMP_EINVAL;
-    __builtin_memset(ept, 0, sizeof(*ept));
-    if (name && copy_name(ept->name, name))
-        return -AMP_EINVAL;
-    int rc = 0;
-    if (src == AMP_RPMSG_ADDR_ANY)
-        rc = alloc_addr(dev, &src);
-    else if (find_by_addr(dev, src))
-        rc = -AMP_EADDRINUSE;
-    if (rc)
-        return rc;
-    ept->addr = src;
-    ept->dest_addr = dest;
-    ept->rx_cb = rx_cb;
-    ept->unbind_cb = unbind_cb;
-    ept->priv = priv;
-    ept->dev = dev;
-    if (dev->ready && (rc = announce_create(ept)) != 0) {
-        ept->dev = NULL;
-        return rc;
-    }
-    ept->next = dev->endpoints;
-    dev->endpoints = ept;
-    return 0;
-}
-
-static void unlink_ept(struct amp_rpmsg_endpoint *ept)
-{
-    struct amp_rpmsg_device *dev = ept->dev;
-    for (struct amp_rpmsg_endpoint **link = &dev->endpoints; *link; link = &(*link)->next) {
-        if (*link == ept) {
-            *link = ept->next;
-            break;
-        }
-    }
-    ept->dev = NULL;
-    ept->next = NULL;
-}
-
-int amp_rpmsg_destroy_ept(struct amp_rpmsg_endpoint *ept)
-{
-    if (!ept || !ept->dev)
-        return -AMP_EINVAL;
-    int rc = 0;
-    if (ept->announced && ept->dev->ready)
-        rc = ns_announce(ept, AMP_RPMSG_NS_DESTROY);
-    unlink_ept(ept);
-    ept->announced = false;
-    ept->dest_addr = AMP_RPMSG_ADDR_ANY;
-    return rc;
-}
-
-/* ---- Name service: the endpoint at address 53. ---- */
 
 static int ns_rx(struct amp_rpmsg_endpoint *ns, void *data, size_t len, uint32_t src, void *priv)
 {
@@ -206,7 +313,58 @@ bad:
     return -AMP_EBADMSG;
 }
 
+/* The name service is an ordinary endpoint at a fixed address. */
+static int ns_register(struct amp_rpmsg_device *dev)
+{
+    return dev->ns_ept.dev ? 0 : amp_rpmsg_create_ept_fixed(&dev->ns_ept, dev, AMP_RPMSG_NS_ADDR,
+                                                            AMP_RPMSG_NS_ADDR, ns_rx, NULL, NULL);
+}
+
+/* Called by init once the rings are up: endpoints made before announce now. */
+static int ns_up(struct amp_rpmsg_device *dev)
+{
+    int rc = ns_register(dev);    /* again, after a deinit */
+    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept && rc == 0; ept = ept->next)
+        rc = announce_create(ept);
+    return rc;
+}
+
+int amp_rpmsg_enable_ns(struct amp_rpmsg_device *dev)
+{
+    if (!dev)
+        return -AMP_EINVAL;
+    dev->ns_up = ns_up;
+    return ns_register(dev);
+}
+
+void amp_rpmsg_set_ns_callback(struct amp_rpmsg_device *dev, amp_rpmsg_ns_cb cb, void *priv)
+{
+    dev->ns_cb = cb;
+    dev->ns_priv = priv;
+    amp_rpmsg_enable_ns(dev);
+}
+
 /* ---- Device life cycle. ---- */
+
+__attribute__((always_inline))
+static inline void rpmsg_reset(struct amp_rpmsg_device *dev)
+{
+    dev->ready = false;
+    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next) {
+        ept->announced = false;
+        if (ept->dest_dynamic) {
+            ept->dest_addr = AMP_RPMSG_ADDR_ANY;
+            ept->dest_dynamic = false;
+            if (ept->unbind_cb)
+                ept->unbind_cb(ept, ept->priv);
+        }
+    }
+}
+
+void amp_rpmsg_reset(struct amp_rpmsg_device *dev)
+{
+    rpmsg_reset(dev);
+}
 
 int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg)
 {
@@ -218,7 +376,7 @@ int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *
     const struct amp_rpmsg_role_ops *role = cfg->role;
     if (!role || !role->init)
         return -AMP_EINVAL;
-    amp_rpmsg_reset(dev);     /* a no-op on a fresh device */
+    rpmsg_reset(dev);         /* a no-op on a fresh device */
     dev->cfg = *cfg;
     dev->role = role;
     dev->buf_size = cfg->buf_size ? cfg->buf_size : AMP_RPMSG_DEFAULT_BUF_SIZE;
@@ -227,27 +385,30 @@ int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *
     dev->ring_error = 0;
     dev->tx_spare_count = 0;
     __builtin_memset(dev->tx_spare, 0, sizeof(dev->tx_spare));
-    if (!dev->ns_ept.dev) {
-        /* The name service is an ordinary endpoint at a fixed address. */
-        int rc = amp_rpmsg_create_ept(&dev->ns_ept, dev, NULL, AMP_RPMSG_NS_ADDR,
-                                      AMP_RPMSG_NS_ADDR, ns_rx, NULL, NULL);
-        if (rc)
-            return rc;
-    }
     int rc = role->init(dev);
     if (rc)
         return rc;
     dev->ready = true;
-    /* Endpoints made before the peer was up (or before a restart) announce now. */
-    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept && rc == 0; ept = ept->next)
-        rc = announce_create(ept);
-    return rc;
+    /* The name service, if in use, announces what was made before the peer was up. */
+    return dev->ns_up ? dev->ns_up(dev) : 0;
+}
+
+/*
+ * Sleep on the platform until a doorbell or ms pass: 0, or why the wait
+ * failed (a dead peer ends every wait).
+ */
+static int rpmsg_sleep(const struct amp_platform *p, int32_t ms)
+{
+    int rc = p->ops->wait(p->ctx, ms);
+    return rc < 0 && rc != -AMP_ETIMEDOUT ? rc : 0;
 }
 
 /*
  * Call attempt() until it stops answering -AMP_EAGAIN or the timeout runs
  * out, sleeping on the platform in between; slice_ms > 0 bounds each sleep
- * for conditions the peer does not ring for. A dead peer ends the wait.
+ * for conditions the peer does not ring for. Only the timed calls use it:
+ * a firmware that passes no timeout but 0 and AMP_WAIT_FOREVER links none
+ * of the clock arithmetic (the _untimed calls, picked by rpmsg.h).
  */
 static int rpmsg_retry(struct amp_rpmsg_device *dev, const struct amp_platform *p,
                        int (*attempt)(struct amp_rpmsg_device *, void *), void *arg,
@@ -264,8 +425,8 @@ static int rpmsg_retry(struct amp_rpmsg_device *dev, const struct amp_platform *
             return -AMP_ETIMEDOUT;
         if (slice_ms > 0 && (left < 0 || left > slice_ms))
             left = slice_ms;
-        rc = p->ops->wait(p->ctx, left);
-        if (rc < 0 && rc != -AMP_ETIMEDOUT)
+        rc = rpmsg_sleep(p, left);
+        if (rc)
             return rc;
     }
 }
@@ -275,27 +436,31 @@ static int try_init(struct amp_rpmsg_device *dev, void *cfg)
     return amp_rpmsg_init(dev, cfg);
 }
 
-int amp_rpmsg_wait_ready(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
-                         int32_t timeout_ms)
+/* The host need not ring when it sets DRIVER_OK: look again every 10 ms. */
+#define READY_POLL_MS 10
+
+int amp_rpmsg_wait_ready_timed(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg,
+                               int32_t timeout_ms)
 {
     if (!cfg || !cfg->platform)
         return -AMP_EINVAL;
-    /* The host need not ring when it sets DRIVER_OK: look again every 10 ms. */
-    return rpmsg_retry(dev, cfg->platform, try_init, (void *)cfg, timeout_ms, 10);
+    return rpmsg_retry(dev, cfg->platform, try_init, (void *)cfg, timeout_ms, READY_POLL_MS);
 }
 
-void amp_rpmsg_reset(struct amp_rpmsg_device *dev)
+int amp_rpmsg_wait_ready_untimed(struct amp_rpmsg_device *dev,
+                                 const struct amp_rpmsg_config *cfg, int32_t timeout_ms)
 {
-    dev->ready = false;
-    for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next) {
-        ept->announced = false;
-        if (ept->dest_dynamic) {
-            ept->dest_addr = AMP_RPMSG_ADDR_ANY;
-            ept->dest_dynamic = false;
-            if (ept->unbind_cb)
-                ept->unbind_cb(ept, ept->priv);
-        }
+    if (timeout_ms > 0)
+        return -AMP_EINVAL;
+    int rc;
+    /* A bad cfg fails in init, before anything here uses it. */
+    while ((rc = amp_rpmsg_init(dev, cfg)) == -AMP_EAGAIN) {
+        if (timeout_ms == 0)
+            return -AMP_ETIMEDOUT;
+        if ((rc = rpmsg_sleep(cfg->platform, READY_POLL_MS)) != 0)
+            return rc;
     }
+    return rc;
 }
 
 void amp_rpmsg_deinit(struct amp_rpmsg_device *dev)
@@ -320,51 +485,82 @@ static int rpmsg_ring_check(struct amp_rpmsg_device *dev, int rc)
 
 struct tx_request {
     struct amp_rpmsg_hdr *hdr;
-    uint32_t capacity;
+    uint32_t capacity;     /* in: bytes needed; out: what the buffer holds */
+    int id;
 };
+
+/* One look for a transmit buffer: its id, -AMP_ENOBUFS, or another error. */
+static int take_tx(struct amp_rpmsg_device *dev, struct tx_request *req)
+{
+    uint32_t capacity = req->capacity;
+    int id = dev->role->get_tx(dev, &req->hdr, &capacity);
+    if (id >= 0)
+        req->capacity = capacity;
+    return rpmsg_ring_check(dev, id);
+}
+
+/* How a send waits for a buffer once none is free (the timeout is not 0). */
+typedef int (*tx_wait_fn)(struct amp_rpmsg_device *dev, struct tx_request *req,
+                          int32_t timeout_ms);
 
 static int try_get_tx(struct amp_rpmsg_device *dev, void *arg)
 {
     struct tx_request *req = arg;
-    int err;
-    req->hdr = dev->role->get_tx(dev, &req->capacity, &err);
-    return req->hdr ? 0 : err == -AMP_ENOBUFS ? -AMP_EAGAIN : rpmsg_ring_check(dev, err);
+    req->id = take_tx(dev, req);
+    return req->id == -AMP_ENOBUFS ? -AMP_EAGAIN : req->id < 0 ? req->id : 0;
 }
 
-/* A transmit buffer, waiting up to timeout_ms; 0 fails at once with -AMP_ENOBUFS. */
-static struct amp_rpmsg_hdr *rpmsg_get_tx(struct amp_rpmsg_device *dev, uint32_t *capacity,
-                                          int32_t timeout_ms, int *err)
+static int tx_wait_timed(struct amp_rpmsg_device *dev, struct tx_request *req, int32_t timeout_ms)
 {
-    struct tx_request req;
-    *err = try_get_tx(dev, &req);
-    if (*err == -AMP_EAGAIN) {
-        *err = -AMP_ENOBUFS;
-        if (timeout_ms != AMP_NO_WAIT) {
-            /* Ask to be woken when a buffer comes back before looking again,
-             * or one returned in between would go unnoticed. */
-            dev->role->want_notify(&dev->tx_vring, true);
-            *err = rpmsg_retry(dev, dev->cfg.platform, try_get_tx, &req, timeout_ms, 0);
-            dev->role->want_notify(&dev->tx_vring, false);
-        }
+    int rc = rpmsg_retry(dev, dev->cfg.platform, try_get_tx, req, timeout_ms, 0);
+    return rc ? rc : req->id;
+}
+
+/* No clock: only AMP_WAIT_FOREVER gets here. */
+static int tx_wait_forever(struct amp_rpmsg_device *dev, struct tx_request *req,
+                           int32_t timeout_ms)
+{
+    (void)timeout_ms;
+    int id;
+    while ((id = take_tx(dev, req)) == -AMP_ENOBUFS) {
+        int rc = rpmsg_sleep(dev->cfg.platform, AMP_WAIT_FOREVER);
+        if (rc)
+            return rc;
     }
-    if (*err)
-        return NULL;
-    *capacity = req.capacity;   /* set only by a successful get_tx */
-    return req.hdr;
+    return id;
 }
 
 /*
- * 0 if the rings can be used. A ring the peer corrupted needs no flag: its
- * shadow index does not move past the bad entry, so every later look at it
- * fails the same way.
+ * A transmit buffer, waiting up to timeout_ms (0 fails at once with
+ * -AMP_ENOBUFS): its descriptor id, or a negative error. Inlined with the
+ * send around it, like rpmsg_send_copy.
+ */
+__attribute__((always_inline))
+static inline int rpmsg_get_tx(struct amp_rpmsg_device *dev, struct tx_request *req,
+                               int32_t timeout_ms, tx_wait_fn wait)
+{
+    int id = take_tx(dev, req);
+    if (id != -AMP_ENOBUFS || timeout_ms == AMP_NO_WAIT)
+        return id;
+    /* Ask to be woken when a buffer comes back before looking again,
+     * or one returned in between would go unnoticed. */
+    dev->role->want_notify(&dev->tx_vring, true);
+    id = wait(dev, req, timeout_ms);
+    dev->role->want_notify(&dev->tx_vring, false);
+    return id;
+}
+
+/*
+ * 0 if the rings can be used. A ring the peer corrupted stays refused
+ * (dev->ring_error) until the next init.
  */
 static int device_usable(const struct amp_rpmsg_device *dev)
 {
     return dev->ready ? dev->ring_error : -AMP_ENOTCONN;
 }
 
-
-static int check_send(struct amp_rpmsg_endpoint *ept, uint32_t dst, size_t len)
+__attribute__((always_inline))
+static inline int check_send(struct amp_rpmsg_endpoint *ept, uint32_t dst, size_t len)
 {
     if (!ept || !ept->dev)
         return -AMP_EINVAL;
@@ -378,13 +574,12 @@ static int check_send(struct amp_rpmsg_endpoint *ept, uint32_t dst, size_t len)
     return 0;
 }
 
-static int rpmsg_send_hdr(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr,
-                          uint32_t src, uint32_t dst, size_t len)
+/* Fill in the header of transmit buffer `id` and hand it to the peer. */
+__attribute__((always_inline))
+static inline int rpmsg_send_hdr(struct amp_rpmsg_device *dev, int id,
+                                 struct amp_rpmsg_hdr *hdr, uint32_t src, uint32_t dst,
+                                 size_t len)
 {
-    /* Ask for the id first: a role may keep it in the header we overwrite next. */
-    int id = dev->role->tx_id(dev, hdr);
-    if (id < 0)
-        return id;
     hdr->src = amp_cpu_to_le32(src);
     hdr->dst = amp_cpu_to_le32(dst);
     hdr->reserved = 0;
@@ -395,21 +590,78 @@ static int rpmsg_send_hdr(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hd
     return rc < 0 ? rc : (int)len;
 }
 
-/* ---- Zero-copy; the copy send below is built on it. ---- */
+/* Inlined into each form, so a firmware links one copy with its own wait. */
+__attribute__((always_inline))
+static inline int rpmsg_send_copy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                                  const void *data, size_t len, int32_t timeout_ms,
+                                  tx_wait_fn wait)
+{
+    int rc = check_send(ept, dst, len);
+    if (rc)
+        return rc;
+    if (len && !data)
+        return -AMP_EINVAL;
+    struct amp_rpmsg_device *dev = ept->dev;
+    /* -AMP_EMSGSIZE if the peer's buffers are smaller than ours. */
+    struct tx_request tx = { .capacity = (uint32_t)(sizeof(*tx.hdr) + len) };
+    int id = rpmsg_get_tx(dev, &tx, timeout_ms, wait);
+    if (id < 0)
+        return id;
+    if (len)
+        __builtin_memcpy(tx.hdr + 1, data, len);
+    return rpmsg_send_hdr(dev, id, tx.hdr, src, dst, len);
+}
 
-void *amp_rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size, int32_t timeout_ms,
-                              int *err)
+int amp_rpmsg_send_offchannel_timed(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
+                                    const void *data, size_t len, int32_t timeout_ms)
+{
+    return rpmsg_send_copy(ept, src, dst, data, len, timeout_ms, tx_wait_timed);
+}
+
+int amp_rpmsg_send_offchannel_untimed(struct amp_rpmsg_endpoint *ept, uint32_t src,
+                                      uint32_t dst, const void *data, size_t len,
+                                      int32_t timeout_ms)
+{
+    return timeout_ms > 0 ? -AMP_EINVAL
+                          : rpmsg_send_copy(ept, src, dst, data, len, timeout_ms, tx_wait_forever);
+}
+
+/* ---- Zero-copy: buffers held across calls, found again by their address. ---- */
+
+__attribute__((always_inline))
+static inline void *rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *size,
+                                        int32_t timeout_ms, int *err, tx_wait_fn wait)
 {
     if (!err)
         return NULL;
     *err = dev && size ? device_usable(dev) : -AMP_EINVAL;
     if (*err)
         return NULL;
-    struct amp_rpmsg_hdr *hdr = rpmsg_get_tx(dev, size, timeout_ms, err);
-    if (!hdr)
+    struct tx_request tx = { .capacity = 0 };
+    int id = rpmsg_get_tx(dev, &tx, timeout_ms, wait);
+    if (id < 0) {
+        *err = id;
         return NULL;
-    *size -= (uint32_t)sizeof(*hdr);
-    return hdr + 1;
+    }
+    *size = tx.capacity - (uint32_t)sizeof(*tx.hdr);
+    return tx.hdr + 1;
+}
+
+void *amp_rpmsg_get_tx_buffer_timed(struct amp_rpmsg_device *dev, uint32_t *size,
+                                    int32_t timeout_ms, int *err)
+{
+    return rpmsg_get_tx_buffer(dev, size, timeout_ms, err, tx_wait_timed);
+}
+
+void *amp_rpmsg_get_tx_buffer_untimed(struct amp_rpmsg_device *dev, uint32_t *size,
+                                      int32_t timeout_ms, int *err)
+{
+    if (timeout_ms > 0) {
+        if (err)
+            *err = -AMP_EINVAL;
+        return NULL;
+    }
+    return rpmsg_get_tx_buffer(dev, size, timeout_ms, err, tx_wait_forever);
 }
 
 int amp_rpmsg_send_nocopy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
@@ -420,8 +672,22 @@ int amp_rpmsg_send_nocopy(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t
         return rc;
     if (!payload)
         return -AMP_EINVAL;
-    return rpmsg_send_hdr(ept->dev, (struct amp_rpmsg_hdr *)payload - 1, src, dst, len);
+    struct amp_rpmsg_hdr *hdr = (struct amp_rpmsg_hdr *)payload - 1;
+    int id = ept->dev->role->tx_id(ept->dev, hdr);
+    return id < 0 ? id : rpmsg_send_hdr(ept->dev, id, hdr, src, dst, len);
 }
+
+static int spare_take(struct amp_rpmsg_device *dev)
+{
+    return rpmsg_spare_take(dev);
+}
+
+static void spare_put(struct amp_rpmsg_device *dev, uint16_t id)
+{
+    rpmsg_spare_put(dev, id);
+}
+
+static const struct rpmsg_spare_ops bitmap_spares = { .take = spare_take, .put = spare_put };
 
 int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload)
 {
@@ -431,29 +697,8 @@ int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload)
     if (id < 0)
         return id;
     rpmsg_spare_put(dev, (uint16_t)id);
+    dev->tx_spares = &bitmap_spares;
     return 0;
-}
-
-int amp_rpmsg_send_offchannel(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
-                              const void *data, size_t len, int32_t timeout_ms)
-{
-    int rc = check_send(ept, dst, len);
-    if (rc)
-        return rc;
-    if (len && !data)
-        return -AMP_EINVAL;
-    uint32_t size;
-    void *payload = amp_rpmsg_get_tx_buffer(ept->dev, &size, timeout_ms, &rc);
-    if (!payload)
-        return rc;
-    if (len > size) {
-        /* The peer's buffers are smaller than ours: give this one back. */
-        amp_rpmsg_release_tx_buffer(ept->dev, payload);
-        return -AMP_EMSGSIZE;
-    }
-    if (len)
-        __builtin_memcpy(payload, data, len);
-    return rpmsg_send_hdr(ept->dev, (struct amp_rpmsg_hdr *)payload - 1, src, dst, len);
 }
 
 int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload)
@@ -536,9 +781,15 @@ int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
     }
 }
 
-bool amp_rpmsg_arm(struct amp_rpmsg_device *dev)
+__attribute__((always_inline))
+static inline bool rpmsg_arm(struct amp_rpmsg_device *dev)
 {
     return dev->ready && dev->role->want_notify(&dev->rx_vring, true);
+}
+
+bool amp_rpmsg_arm(struct amp_rpmsg_device *dev)
+{
+    return rpmsg_arm(dev);
 }
 
 void amp_rpmsg_disarm(struct amp_rpmsg_device *dev)
@@ -552,5 +803,5 @@ int amp_rpmsg_wait(struct amp_rpmsg_device *dev, int32_t timeout_ms)
     const struct amp_platform *p = dev->cfg.platform;
     if (!p)
         return -AMP_ENOTCONN;     /* never initialised: nothing to wait for */
-    return amp_rpmsg_arm(dev) ? 0 : p->ops->wait(p->ctx, timeout_ms);
+    return rpmsg_arm(dev) ? 0 : p->ops->wait(p->ctx, timeout_ms);
 }

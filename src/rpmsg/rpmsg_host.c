@@ -78,6 +78,10 @@ static int host_init(struct amp_rpmsg_device *dev)
     dev->tx_count = tx;
     dev->tx_fresh = 0;
     dev->kick_due = false;
+    /* The host always serves the name service (Linux and OpenAMP remotes announce). */
+    rc = amp_rpmsg_enable_ns(dev);
+    if (rc)
+        return rc;
     for (uint16_t i = 0; i < rx; i++)
         host_post_rx(dev, i);
     /* Sent buffers come back on their own; we look when we need one. */
@@ -122,26 +126,28 @@ static int host_reclaim_tx(struct amp_rpmsg_device *dev)
     return rc == -AMP_EAGAIN ? 0 : rc;
 }
 
-static struct amp_rpmsg_hdr *host_get_tx(struct amp_rpmsg_device *dev, uint32_t *capacity,
-                                         int *err)
+static int host_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
+                       uint32_t *capacity)
 {
-    *capacity = dev->buf_size;
     int spare = rpmsg_spare_take(dev);
     if (spare < 0) {
-        *err = host_reclaim_tx(dev);
-        if (*err)
-            return NULL;
+        int rc = host_reclaim_tx(dev);
+        if (rc)
+            return rc;
         spare = rpmsg_spare_take(dev);
     }
-    if (spare >= 0)
-        return pool_buffer(dev, dev->rx_count + (uint32_t)spare);
-    if (dev->tx_fresh < dev->tx_count)
-        return pool_buffer(dev, dev->rx_count + dev->tx_fresh++);
-    /* The remote must hear of what we sent before we can wait for it. */
-    if (dev->kick_due)
-        host_kick_tx(dev);
-    *err = -AMP_ENOBUFS;
-    return NULL;
+    if (spare < 0 && dev->tx_fresh < dev->tx_count)
+        spare = (int)dev->tx_fresh++;
+    if (spare < 0) {
+        /* The remote must hear of what we sent before we can wait for it. */
+        if (dev->kick_due)
+            host_kick_tx(dev);
+        return -AMP_ENOBUFS;
+    }
+    /* Every buffer holds buf_size, all a message may take (check_send). */
+    *hdr = pool_buffer(dev, dev->rx_count + (uint32_t)spare);
+    *capacity = dev->buf_size;
+    return spare;
 }
 
 static int host_tx_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr)

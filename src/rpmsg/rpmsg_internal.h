@@ -11,9 +11,14 @@
 struct amp_rpmsg_role_ops {
     /* Finish role-specific init on a filled-in dev; -AMP_EAGAIN if the peer is not ready. */
     int (*init)(struct amp_rpmsg_device *dev);
-    /* A free transmit buffer (its header) and its capacity, or NULL with *err. */
-    struct amp_rpmsg_hdr *(*get_tx)(struct amp_rpmsg_device *dev, uint32_t *capacity, int *err);
-    /* Descriptor id of a transmit buffer we hold, or a negative error if it is not one. */
+    /*
+     * A free transmit buffer of at least *capacity bytes (header included):
+     * its descriptor id, with *hdr and *capacity (what it holds) set; or
+     * -AMP_ENOBUFS (none free), -AMP_EMSGSIZE (the next one is too small; it
+     * stays first in line), or another error.
+     */
+    int (*get_tx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *capacity);
+    /* Descriptor id of a transmit buffer we hold (zero-copy), or a negative error. */
     int (*tx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
     /* Hand a filled buffer (header + payload = len bytes) to the peer. */
     int (*send_tx)(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
@@ -32,8 +37,36 @@ struct amp_rpmsg_role_ops {
     bool (*want_notify)(struct amp_vring *vr, bool enable);
 };
 
+/*
+ * An endpoint index a caller registered (amp_rpmsg_set_ept_table): reached
+ * only through dev->ept_index, so a device without one does not link it.
+ */
+struct rpmsg_ept_index {
+    struct amp_rpmsg_endpoint *(*find)(struct amp_rpmsg_device *dev, uint32_t addr);
+    int (*add)(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint *ept);
+    void (*remove)(struct amp_rpmsg_device *dev, struct amp_rpmsg_endpoint *ept);
+};
+
+/*
+ * The spare transmit buffers, as the remote role reaches them: through
+ * dev->tx_spares, set by the first zero-copy release, so a firmware that
+ * never releases one links none of it (the host uses the inlines below).
+ */
+struct rpmsg_spare_ops {
+    int (*take)(struct amp_rpmsg_device *dev);
+    void (*put)(struct amp_rpmsg_device *dev, uint16_t id);
+};
+
 /* Local pointer for a descriptor address, if [addr, addr+len) is inside shm. */
-void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr, uint32_t len);
+static inline void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr,
+                                     uint32_t len)
+{
+    uint64_t off = dev->cfg.addr_mode == AMP_ADDR_PHYS ? addr - dev->cfg.shm_pa : addr;
+    /* A PHYS address below shm_pa wraps to a huge offset and fails here too. */
+    if (off > dev->cfg.shm_size || len > dev->cfg.shm_size - off)
+        return NULL;
+    return (uint8_t *)dev->cfg.shm + off;
+}
 
 /*
  * Ring the doorbell if the peer asked to hear about what we added to vr,
@@ -52,8 +85,9 @@ static inline bool rpmsg_spare_has(const struct amp_rpmsg_device *dev, uint16_t 
 }
 
 /*
- * Transmit buffers taken but not sent wait in a small bitmap for the next
- * get_tx: a vring cannot take one back out of order.
+ * Transmit buffers taken but not sent (zero-copy release; the host's
+ * returned ones) wait in a small bitmap for the next get_tx: a vring cannot
+ * take one back out of order.
  */
 static inline void rpmsg_spare_put(struct amp_rpmsg_device *dev, uint16_t id)
 {

@@ -58,18 +58,31 @@ static struct amp_rpmsg_hdr *remote_buffer(struct amp_rpmsg_device *dev, struct 
     return hdr;
 }
 
-static struct amp_rpmsg_hdr *remote_get_tx(struct amp_rpmsg_device *dev, uint32_t *capacity,
-                                           int *err)
+static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
+                         uint32_t *capacity)
 {
-    /* A buffer given back unused comes first; its descriptor is read (and checked) again. */
-    int spare = rpmsg_spare_take(dev);
+    /*
+     * A buffer given back unused (zero-copy) comes first; its descriptor is
+     * read and checked again. The spares are looked at only once there have
+     * been some, so a firmware that never releases one does not link them.
+     */
+    const struct rpmsg_spare_ops *spares = dev->tx_spares;
+    int spare = spares ? spares->take(dev) : -1;
     uint16_t id = (uint16_t)spare;
-    if (spare < 0 && (*err = amp_vring_get_avail(&dev->tx_vring, &id)) != 0) {
-        if (*err == -AMP_EAGAIN)
-            *err = -AMP_ENOBUFS;
-        return NULL;
+    int rc = spare < 0 ? amp_vring_get_avail(&dev->tx_vring, &id) : 0;
+    if (rc)
+        return rc == -AMP_EAGAIN ? -AMP_ENOBUFS : rc;
+    uint32_t need = *capacity;
+    *hdr = remote_buffer(dev, &dev->tx_vring, id, capacity, &rc);
+    if (rc == 0 && *capacity < need) {
+        /* Smaller than the message: leave it first in line for a smaller one. */
+        if (spare < 0)
+            amp_vring_unget_avail(&dev->tx_vring);
+        else
+            spares->put(dev, id);
+        rc = -AMP_EMSGSIZE;
     }
-    return remote_buffer(dev, &dev->tx_vring, id, capacity, err);
+    return rc ? rc : id;
 }
 
 /* Descriptor id of a buffer we hold (noted by remote_buffer). */

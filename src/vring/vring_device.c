@@ -57,10 +57,9 @@ int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr,
     return 0;
 }
 
-int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len)
+/* Publish used entry (id, len); id < num already checked. */
+static inline void vring_put_used(struct amp_vring *vr, uint16_t id, uint32_t len)
 {
-    if (id >= vr->num)
-        return -AMP_ERANGE;
     struct amp_vring_used_elem *elem = &vr->used->ring[vr->next_idx & (vr->num - 1)];
     elem->id = amp_cpu_to_le32(id);
     elem->len = amp_cpu_to_le32(len);
@@ -68,6 +67,13 @@ int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len)
     /* The entry must be visible before the index that publishes it. */
     amp_wmb();
     AMP_WRITE_ONCE(vr->used->idx, amp_cpu_to_le16(vr->next_idx));
+}
+
+int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len)
+{
+    if (id >= vr->num)
+        return -AMP_ERANGE;
+    vring_put_used(vr, id, len);
     return 0;
 }
 
@@ -76,7 +82,8 @@ int amp_vring_return_desc(struct amp_vring *vr, uint16_t id)
     if (id >= vr->num)
         return -AMP_ERANGE;
     /* Only echoed to the driver, never used here: no check needed. */
-    return amp_vring_add_used(vr, id, amp_le32(AMP_READ_ONCE(vr->desc[id].len)));
+    vring_put_used(vr, id, amp_le32(AMP_READ_ONCE(vr->desc[id].len)));
+    return 0;
 }
 
 bool amp_vring_device_needs_notify(struct amp_vring *vr)

@@ -1,0 +1,81 @@
+/*
+ * A bare-metal Cortex-M4 environment for the footprint images: the least a
+ * remote needs to run our stack on an STM32H747's M4 (vector table, reset,
+ * HSEM doorbells, a millisecond tick). Its size is reported apart from the
+ * stack's.
+ */
+#include "amp/platform.h"
+
+#define HSEM_BASE   0x48020000u
+#define HSEM_C2IER  (*(volatile uint32_t *)(HSEM_BASE + 0x110u))
+#define HSEM_C2ICR  (*(volatile uint32_t *)(HSEM_BASE + 0x114u))
+#define HSEM_C2MISR (*(volatile uint32_t *)(HSEM_BASE + 0x11Cu))
+#define HSEM_R(n)   (*(volatile uint32_t *)(HSEM_BASE + 4u * (n)))
+#define HSEM_RLR(n) (*(volatile uint32_t *)(HSEM_BASE + 0x80u + 4u * (n)))
+#define HSEM_CLR    (*(volatile uint32_t *)(HSEM_BASE + 0x108u))
+#define SYST_CSR    (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR    (*(volatile uint32_t *)0xE000E014u)
+
+static volatile uint32_t ticks;
+
+void SysTick_Handler(void);
+void SysTick_Handler(void)
+{
+    ticks++;
+}
+
+/* Remote -> host is HSEM 1 (MicroPython's convention): take and release it. */
+static void fp_notify(void *ctx, uint32_t queue_id)
+{
+    (void)ctx;
+    (void)queue_id;
+    (void)HSEM_RLR(1);
+    HSEM_R(1) = 0;
+}
+
+static int fp_wait(void *ctx, int32_t timeout_ms)
+{
+    (void)ctx;
+    uint32_t start = ticks;
+    while (!(HSEM_C2MISR & 1u)) {
+        if (timeout_ms >= 0 && ticks - start >= (uint32_t)timeout_ms)
+            return -AMP_ETIMEDOUT;
+        __asm__ volatile("wfi");
+    }
+    HSEM_C2ICR = 1u;
+    return 0;
+}
+
+static uint32_t fp_time(void *ctx)
+{
+    (void)ctx;
+    return ticks;
+}
+
+static const struct amp_platform_ops fp_ops = { .notify = fp_notify, .wait = fp_wait,
+                                                .time_ms = fp_time };
+const struct amp_platform fp_platform = { .ops = &fp_ops };
+
+int main(void);
+void Reset_Handler(void);
+extern uint32_t __stack_top, __data_start, __data_end, __data_load, __bss_start, __bss_end;
+
+void Reset_Handler(void)
+{
+    uint32_t *src = &__data_load;
+    for (uint32_t *dst = &__data_start; dst < &__data_end;)
+        *dst++ = *src++;
+    for (uint32_t *dst = &__bss_start; dst < &__bss_end;)
+        *dst++ = 0;
+    HSEM_C2IER = 1u;          /* HSEM 0: host -> remote */
+    SYST_RVR = 240000u - 1u;  /* 1 ms at 240 MHz */
+    SYST_CSR = 7u;
+    main();
+    for (;;)
+        __asm__ volatile("wfi");
+}
+
+__attribute__((section(".vectors"), used))
+static void (*const vectors[16])(void) = {
+    (void (*)(void))&__stack_top, Reset_Handler, [15] = SysTick_Handler,
+};
