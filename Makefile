@@ -107,7 +107,8 @@ include $(sort $(wildcard mk/*.mk))
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (build/linux-uml holds a kernel tree of its own: mk/linux.mk.)
+-include $(shell find $(BUILD) -path $(BUILD)/linux-uml -prune -o -name '*.d' -print 2>/dev/null)
 
 # V=1: the shell shows each recipe command as it runs it (set last, so the
 # $(shell ...) calls made while reading the makefiles stay quiet).

@@ -293,8 +293,8 @@ static int map_region(struct amp_sim_board *board, int idx, const char *what, si
         int e = errno;
         if (want) {
             sim_errmsg(errmsg, errlen,
-                       "board %s: %s: cannot map at its device address 0x%08llx: %s", board->name,
-                       what, (unsigned long long)region_da[idx],
+                       "board %s: %s: cannot map at its device address 0x%08lx: %s", board->name,
+                       what, (unsigned long)region_da[idx],
                        e == EEXIST ? "the range is taken in this process" : strerror(e));
             return -AMP_EADDRINUSE;
         }

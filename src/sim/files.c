@@ -67,8 +67,8 @@ static int read_image(const char *path, void **out, size_t *size, char *errmsg, 
         sim_errmsg(errmsg, errlen, "%s: file is empty", path);
         rc = -AMP_ENOEXEC;
     } else if ((uint64_t)st.st_size > MAX_IMAGE_SIZE) {
-        sim_errmsg(errmsg, errlen, "%s: file is too large for firmware (%lld bytes)", path,
-                   (long long)st.st_size);
+        sim_errmsg(errmsg, errlen, "%s: file is too large for firmware (%lu bytes)", path,
+                   (unsigned long)st.st_size);
         rc = -AMP_ENOEXEC;
     } else if (!(buf = malloc((size_t)st.st_size))) {
         sim_errmsg(errmsg, errlen, "%s: out of memory", path);
@@ -144,8 +144,8 @@ int amp_sim_load_file(struct amp_sim_board *board, const char *path, char *errms
         if (err.segment >= 0)
             snprintf(seg, sizeof seg, " (segment %d)", err.segment);
         if (problem_has_address(err.problem))
-            snprintf(addr, sizeof addr, " at address 0x%llx, size 0x%llx",
-                     (unsigned long long)err.addr, (unsigned long long)err.size);
+            snprintf(addr, sizeof addr, " at address 0x%lx, size 0x%lx",
+                     (unsigned long)err.addr, (unsigned long)err.size);
         sim_errmsg(errmsg, errlen, "%s: %s%s%s", path, amp_elf_problem_str(err.problem), seg,
                    addr);
     }

@@ -1,0 +1,64 @@
+/*
+ * ompy_mcu.h - what opc_mcu.c (the shared layer's interface on a
+ * microcontroller) needs from the board and from the interpreter.
+ */
+#ifndef OMPY_MCU_H
+#define OMPY_MCU_H
+
+#include <limits.h>
+#include <stddef.h>
+
+/* newlib has no PATH_MAX; the shared header sizes the hosted layer's
+ * amp-simcore path with it, which a microcontroller never uses. */
+#ifndef PATH_MAX
+#define PATH_MAX 8
+#endif
+/* Ring buffers an endpoint without a callback may hold: the 64 receive
+ * buffers of MicroPython's SRAM4 layout (saves 2 KiB per Endpoint). */
+#ifndef OPC_HELD_MAX
+#define OPC_HELD_MAX 64
+#endif
+#include "openamp_core.h"
+
+#ifndef OMPY_REMOTE
+#define OMPY_REMOTE 0      /* 1: this core is the rpmsg remote (MICROPY_PY_OPENAMP_MODE=1) */
+#endif
+
+struct ompy_mcu_board {
+    struct amp_rpmsg_device *dev;
+    struct amp_rproc *rproc;              /* host role; NULL on the remote */
+    const struct amp_platform *platform;  /* the board's own doorbell, wait and clock */
+};
+
+/*
+ * Board: set up doorbells and memory, the rpmsg device (host: laid out at
+ * each start; remote: attached lazily, see ompy_mcu_remote_attach) and the
+ * life cycle. `wrapped` is the platform the rpmsg device must use (the
+ * board's ops with opc_mcu's interruptible wait). 0, or a negative amp
+ * error with `why`.
+ */
+int ompy_mcu_board_open(struct ompy_mcu_board *b, const struct amp_platform *wrapped, char *why,
+                        size_t len);
+/* Remote role: try once to attach to the host's rings (never waits):
+ * 0 once attached, -AMP_EAGAIN while the host has not set DRIVER_OK. */
+int ompy_mcu_remote_attach(struct ompy_mcu_board *b);
+
+/* The doorbell interrupt's board part (acknowledge it); the interpreter's
+ * handler then schedules the delivery. */
+void ompy_h747_irq(void);
+
+/* MicroPython's SRAM4 layout (ompy_h747_layout.c): write the table into
+ * `sram4` (64 KiB, zeroed first), and the rpmsg configuration it implies. */
+#define OMPY_H747_SRAM4_DA   0x38000000u
+#define OMPY_H747_SRAM4_SIZE 0x00010000u
+int ompy_h747_build_table(uint8_t *sram4);
+int ompy_h747_config(uint8_t *sram4, const struct amp_rpmsg_role_ops *role,
+                     const struct amp_platform *platform, struct amp_rpmsg_config *cfg);
+
+/* Interpreter: read a firmware file from the VFS into memory, and free it. */
+int ompy_mcu_read_file(const char *path, void **image, size_t *size, struct opc_err *e);
+void ompy_mcu_free_file(void *image, size_t size);
+/* Interpreter: its millisecond clock. */
+uint32_t ompy_mcu_ticks_ms(void);
+
+#endif /* OMPY_MCU_H */
