@@ -59,7 +59,8 @@ SAN_CFLAGS := $(CSTD) $(WARN) $(INC) -O1 -g $(SAN_FLAGS) -D_GNU_SOURCE
 CORE_PLATFORM_SRCS := src/platform/error.c
 CORE_VRING_SRCS    := src/vring/vring.c src/vring/vring_driver.c src/vring/vring_device.c
 CORE_RSC_SRCS      := src/rsc/rsc.c
-CORE_RPMSG_SRCS    := src/rpmsg/rpmsg.c src/rpmsg/rpmsg_host.c src/rpmsg/rpmsg_remote.c src/rpmsg/rpmsg_rsc.c
+CORE_RPMSG_SRCS    := src/rpmsg/rpmsg.c src/rpmsg/rpmsg_host.c src/rpmsg/rpmsg_remote.c src/rpmsg/rpmsg_rsc.c \
+                      src/rpmsg/rpmsg_h747.c
 CORE_RPROC_SRCS    := src/remoteproc/mem.c src/remoteproc/elf.c src/remoteproc/remoteproc.c
 CORE_SRCS := $(CORE_PLATFORM_SRCS) $(CORE_VRING_SRCS) $(CORE_RSC_SRCS) $(CORE_RPMSG_SRCS) \
              $(CORE_RPROC_SRCS)

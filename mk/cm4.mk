@@ -76,9 +76,11 @@ $(CM4_TEST_FW): $(BUILD)/fw-cm4/tests/c/firmware/sleeper.o $(CM4_FW_COMMON_OBJS)
 	    $(AMP_M4_LIBS) -o $@
 .SECONDARY: $(BUILD)/fw-cm4/tests/c/firmware/sleeper.o
 ARM_OBJCOPY ?= arm-none-eabi-objcopy
+# Gaps between sections (alignment, e.g. before .data's load image) are
+# 0xff, as erased flash reads: the image then equals what the core's flash holds.
 $(BUILD)/firmware/%.bin: $(BUILD)/firmware/%.elf
-	@echo "  BIN     $@"; $(ARM_OBJCOPY) -O binary -j .isr_vector -j .text -j .rodata \
-	    -j .ARM.exidx -j .data $< $@
+	@echo "  BIN     $@"; $(ARM_OBJCOPY) -O binary --gap-fill 0xff -j .isr_vector -j .text \
+	    -j .rodata -j .ARM.exidx -j .data $< $@
 test-c: $(CM4_TEST_FW) $(BUILD)/firmware/virtual_uart.bin
 
 # ---- make bench: the emulated M4 beside the native core, in the same run

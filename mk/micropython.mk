@@ -8,8 +8,7 @@ MPY_GLUE_SRCS := bindings/micropython/ompy_port.c $(sort $(wildcard bindings/com
 MPY_GLUE_CFLAGS := -Ibindings/common -Ibindings/micropython -pthread \
                    -DOMPY_SIMCORE_DEFAULT='"$(abspath $(BUILD))/bin/amp-simcore"'
 MPY_GLUE_OBJS := $(MPY_GLUE_SRCS:%.c=$(BUILD)/mpy-obj/%.o)
-MPY_GLUE_SAN_OBJS := $(BUILD)/mpy-san/bindings/micropython/ompy_port.o \
-    $(BUILD)/mpy-san/bindings/micropython/ompy_h747_layout.o
+MPY_GLUE_SAN_OBJS := $(BUILD)/mpy-san/bindings/micropython/ompy_port.o
 
 $(BUILD)/mpy-obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -39,8 +38,7 @@ $(BUILD)/tests/test_mpy_port: SAN_CFLAGS += $(MPY_GLUE_CFLAGS)
 # stm32 port's build; here it is compile-checked for Cortex-M: the remote
 # role always, the M7 host role when its platform (ports/stm32h747-m7) is
 # in the tree.
-MPY_MCU_SRCS := bindings/micropython/opc_mcu.c bindings/micropython/ompy_h747.c \
-    bindings/micropython/ompy_h747_layout.c
+MPY_MCU_SRCS := bindings/micropython/opc_mcu.c bindings/micropython/ompy_h747.c
 # gnu99 as MicroPython builds it (newlib hides pthread types from strict C).
 MPY_MCU_FLAGS := $(filter-out -std=c11,$(FREE_FLAGS)) -std=gnu99 -Ibindings/common -Ibindings/micropython -DOMPY_MCU=1
 MPY_MCU_OBJS := $(MPY_MCU_SRCS:%.c=$(BUILD)/mpy-m4/%.o)

@@ -30,7 +30,7 @@ static uint8_t *sram4(void)
 
 static int config(struct amp_rpmsg_config *cfg, const struct amp_rpmsg_role_ops *role)
 {
-    return ompy_h747_config(sram4(), role, rpmsg_platform, cfg);
+    return amp_rpmsg_h747_config(sram4(), role, rpmsg_platform, cfg);
 }
 
 #if !OMPY_REMOTE
@@ -43,7 +43,7 @@ static struct amp_rproc_board_ops rproc_ops;
 static int host_table(void *ctx, struct amp_rpmsg_config *cfg)
 {
     (void)ctx;
-    int rc = ompy_h747_build_table(sram4());
+    int rc = amp_rpmsg_h747_build_table(sram4());
     if (rc == 0)
         rc = config(cfg, AMP_RPMSG_HOST);
     amp_cache_flush(&m7.platform, sram4(), OMPY_H747_SRAM4_SIZE);

@@ -47,13 +47,10 @@ int ompy_mcu_remote_attach(struct ompy_mcu_board *b);
  * handler then schedules the delivery. */
 void ompy_h747_irq(void);
 
-/* MicroPython's SRAM4 layout (ompy_h747_layout.c): write the table into
- * `sram4` (64 KiB, zeroed first), and the rpmsg configuration it implies. */
-#define OMPY_H747_SRAM4_DA   0x38000000u
-#define OMPY_H747_SRAM4_SIZE 0x00010000u
-int ompy_h747_build_table(uint8_t *sram4);
-int ompy_h747_config(uint8_t *sram4, const struct amp_rpmsg_role_ops *role,
-                     const struct amp_platform *platform, struct amp_rpmsg_config *cfg);
+/* MicroPython's SRAM4 layout is the core's (amp_rpmsg_h747_build_table and
+ * amp_rpmsg_h747_config in amp/rpmsg.h). */
+#define OMPY_H747_SRAM4_DA   AMP_H747_SRAM4_DA
+#define OMPY_H747_SRAM4_SIZE AMP_H747_SRAM4_SIZE
 
 /* Interpreter: read a firmware file from the VFS into memory, and free it. */
 int ompy_mcu_read_file(const char *path, void **image, size_t *size, struct opc_err *e);

@@ -121,6 +121,23 @@ int amp_rpmsg_config_from_vdev(struct amp_rpmsg_config *cfg, struct amp_rsc_vdev
 /* The same for the first rpmsg vdev of a parsed table (-AMP_ENOENT if none). */
 int amp_rpmsg_config_from_rsc(struct amp_rpmsg_config *cfg, const struct amp_rsc_table *tbl);
 
+/*
+ * MicroPython's layout of the STM32H747's SRAM4 (reference.md section 3),
+ * the one existing remote firmware expects: the host-built table at
+ * 0x38000000, vring 1 at 0x38000400, vring 0 at 0x38001400, 110 buffers of
+ * 512 bytes from 0x38002400, descriptors holding offsets from 0x38000400.
+ * `sram4` is this side's view of the 64 KiB region.
+ */
+#define AMP_H747_SRAM4_DA   0x38000000u
+#define AMP_H747_SRAM4_SIZE 0x00010000u
+#define AMP_H747_TRACE_DA   0x38000380u
+#define AMP_H747_TRACE_LEN  128u
+/* Zero SRAM4 and write the table (the host does this before the remote boots). */
+int amp_rpmsg_h747_build_table(void *sram4);
+/* Fill cfg for that layout from the table in sram4 (either role). */
+int amp_rpmsg_h747_config(void *sram4, const struct amp_rpmsg_role_ops *role,
+                          const struct amp_platform *platform, struct amp_rpmsg_config *cfg);
+
 struct amp_rpmsg_device;
 struct amp_rpmsg_endpoint;
 struct rpmsg_ept_index;

@@ -160,16 +160,6 @@ int sim_host_table(void *ctx, struct amp_rpmsg_config *cfg)
 {
     struct amp_sim_board *board = ctx;
     uint8_t *shared = board->mem[SIM_SHARED];
-    const struct amp_rsc_layout layout = {
-        .features = 1u << AMP_VIRTIO_RPMSG_F_NS,
-        .vdev_notifyid = 0,
-        .vring_da = { SIM_VRING0_DA, SIM_VRING1_DA },
-        .vring_notifyid = { 0, 1 },
-        .vring_num = SIM_VRING_NUM,
-        .vring_align = SIM_VRING_ALIGN,
-        .trace_da = SIM_TRACE_DA,
-        .trace_len = SIM_TRACE_LEN,
-    };
 
     /* A fresh shared region for every boot: nothing stale for the new core,
      * no doorbell of an earlier run; the set-up's own rings follow. */
@@ -185,37 +175,11 @@ int sim_host_table(void *ctx, struct amp_rpmsg_config *cfg)
         sim_notify(board, cfg->vring_notifyid[0]);
         return 0;
     }
-    int rc = amp_rsc_build(shared, SIM_RSC_SIZE, &layout);
-    if (rc < 0)
-        return rc;
-    struct amp_rsc_table tbl;
-    rc = amp_rsc_parse(&tbl, shared, SIM_RSC_SIZE);
-    if (rc < 0)
-        return rc;
-    struct amp_rsc_vdev *vdev = amp_rsc_find_rpmsg_vdev(&tbl);
-    if (!vdev)
-        return -AMP_ENOENT;
-
-    memset(cfg, 0, sizeof *cfg);
-    cfg->role = AMP_RPMSG_HOST;
-    cfg->addr_mode = AMP_ADDR_OFFSET;
-    cfg->shm = shared + (SIM_SHM_DA - AMP_SIM_SHARED_DA);
-    cfg->shm_pa = SIM_SHM_DA;
-    cfg->shm_size = SIM_SHM_SIZE;
-    cfg->vring[0] = shared + (SIM_VRING0_DA - AMP_SIM_SHARED_DA);
-    cfg->vring[1] = shared + (SIM_VRING1_DA - AMP_SIM_SHARED_DA);
-    cfg->vring_notifyid[0] = 0;
-    cfg->vring_notifyid[1] = 1;
-    cfg->vring_num = SIM_VRING_NUM;
-    cfg->vring_align = SIM_VRING_ALIGN;
-    cfg->buf_pool = shared + (SIM_POOL_DA - AMP_SIM_SHARED_DA);
-    cfg->buf_count = SIM_BUF_COUNT;
-    cfg->rx_buf_count = SIM_RX_BUF_COUNT;
-    cfg->buf_size = SIM_BUF_SIZE;
-    cfg->vdev = vdev;
-    cfg->features = 1u << AMP_VIRTIO_RPMSG_F_NS;
-    cfg->platform = board->rpmsg_platform;
-    return 0;
+    /* MicroPython's layout, as the core writes it for every host. */
+    int rc = amp_rpmsg_h747_build_table(shared);
+    if (rc == 0)
+        rc = amp_rpmsg_h747_config(shared, AMP_RPMSG_HOST, board->rpmsg_platform, cfg);
+    return rc;
 }
 
 int amp_sim_rpmsg(struct amp_sim_board *board, struct amp_rpmsg_device **out)

@@ -166,8 +166,8 @@ int amp_sim_read_trace(struct amp_sim_board *board, char *buf, size_t len)
         src_len = board->layout.trace_len;
         src = src_len ? amp_mem_da_to_va(&board->map, board->layout.trace_da, src_len) : NULL;
     } else if (!src || !src_len) {
-        src = amp_mem_da_to_va(&board->map, SIM_TRACE_DA, SIM_TRACE_LEN);
-        src_len = SIM_TRACE_LEN;
+        src = amp_mem_da_to_va(&board->map, AMP_H747_TRACE_DA, AMP_H747_TRACE_LEN);
+        src_len = AMP_H747_TRACE_LEN;
     }
     if (!src)
         return -AMP_ENOENT;

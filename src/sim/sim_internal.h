@@ -32,21 +32,6 @@ enum sim_core_type {
 };
 #define SIM_CRASH_REASON_MAX 320
 
-/* MicroPython's layout of SRAM4 (reference.md section 3). */
-#define SIM_RSC_SIZE        0x380u        /* the table, up to the trace buffer */
-#define SIM_TRACE_DA        0x38000380u
-#define SIM_TRACE_LEN       128u
-#define SIM_VRING0_DA       0x38001400u   /* remote -> host */
-#define SIM_VRING1_DA       0x38000400u   /* host -> remote */
-#define SIM_SHM_DA          0x38000400u   /* descriptors hold offsets from here */
-#define SIM_SHM_SIZE        0xFC00u
-#define SIM_POOL_DA         0x38002400u
-#define SIM_BUF_COUNT       110u
-#define SIM_RX_BUF_COUNT    64u
-#define SIM_BUF_SIZE        512u
-#define SIM_VRING_NUM       64u
-#define SIM_VRING_ALIGN     32u
-
 struct amp_sim_board {
     char name[AMP_SIM_NAME_MAX + 1];
     char flash_shm[AMP_SIM_NAME_MAX + 16];    /* shm_open name: /amp-<name>-flash */

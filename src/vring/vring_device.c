@@ -40,8 +40,13 @@ int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id)
         return -AMP_EBADMSG;
     *id = head;
     vr->last_seen++;
-    if (vr->event_idx && vr->cb_enabled)
+    if (vr->event_idx && vr->cb_enabled) {
         AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16(vr->last_seen));
+        /* Before our next read of the index (as Linux's virtio_store_mb):
+         * else the driver may read the old event after we read the old
+         * index, and neither side sees the other's entry: a lost wake-up. */
+        amp_mb();
+    }
     return 0;
 }
 

@@ -58,8 +58,13 @@ int amp_vring_get_used(struct amp_vring *vr, uint16_t *id, uint32_t *len)
     if (elem_id >= vr->num)
         return -AMP_EBADMSG;
     vr->last_seen++;
-    if (vr->event_idx && vr->cb_enabled)
+    if (vr->event_idx && vr->cb_enabled) {
         AMP_WRITE_ONCE(*vring_used_event(vr), amp_cpu_to_le16(vr->last_seen));
+        /* Before our next read of the index (as Linux's virtio_store_mb):
+         * else the device may read the old event after we read the old
+         * index, and neither side sees the other's entry: a lost wake-up. */
+        amp_mb();
+    }
     *id = (uint16_t)elem_id;
     *len = elem_len;
     return 0;

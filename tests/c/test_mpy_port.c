@@ -126,18 +126,19 @@ static const struct amp_platform_ops fake_ops = { fake_notify, fake_wait, fake_t
 static const struct amp_platform fake = { &fake_ops, NULL };
 
 /*
- * The STM32H747 board of the MicroPython module lays out SRAM4 byte for byte
- * as the simulated board does (which is upstream MicroPython's layout, see
- * test_rsc.c): table, rings with their posted receive buffers, DRIVER_OK.
+ * MicroPython's SRAM4 layout, as the core writes it for the module's
+ * STM32H747 board, sits at upstream's offsets and is byte for byte what the
+ * simulated board lays out (see also test_rsc.c): table, rings with their
+ * posted receive buffers, DRIVER_OK.
  */
 static void test_h747_layout_is_the_boards(void **state)
 {
     (void)state;
     uint8_t *mine = aligned_alloc(4096, OMPY_H747_SRAM4_SIZE);
     assert_non_null(mine);
-    assert_int_equal(ompy_h747_build_table(mine), 0);
+    assert_int_equal(amp_rpmsg_h747_build_table(mine), 0);
     struct amp_rpmsg_config cfg;
-    assert_int_equal(ompy_h747_config(mine, AMP_RPMSG_HOST, &fake, &cfg), 0);
+    assert_int_equal(amp_rpmsg_h747_config(mine, AMP_RPMSG_HOST, &fake, &cfg), 0);
     assert_int_equal(cfg.vring_num, 64);
     assert_int_equal(cfg.buf_count, 110);
     assert_int_equal(cfg.rx_buf_count, 64);

@@ -28,6 +28,9 @@ static int sched_pipe[2];
 #define MAX_SEEN 64
 static struct { void *owner; uint32_t src; char data[64]; } seen[MAX_SEEN];
 static int nseen;
+static int ndelivered;               /* all messages, past MAX_SEEN too */
+static bool thread_order;            /* expect "t0", "t1", ... (send from a thread) */
+static int out_of_order;
 static char service_name[AMP_RPMSG_NAME_LEN];
 static uint32_t service_addr;
 static int nservices_heard;
@@ -46,6 +49,13 @@ static bool schedule(void)
 static int on_message(void *owner, uint32_t src, const void *data, size_t len)
 {
     assert_true(is_main());
+    if (thread_order) {
+        char want[16];
+        int n = snprintf(want, sizeof want, "t%d", ndelivered);
+        if ((size_t)n != len || memcmp(want, data, len) != 0)
+            out_of_order++;
+    }
+    ndelivered++;
     if (nseen < MAX_SEEN) {
         seen[nseen].owner = owner;
         seen[nseen].src = src;
@@ -353,6 +363,80 @@ static void test_back_pressure_when_the_queue_is_full(void **state)
     finish(&ept, path);
 }
 
+/* ---- A sender thread that is not the main one (test_lifecycle.py's
+ * test_send_from_another_thread, without an interpreter): it runs out of
+ * transmit buffers and waits while the receive thread pumps and the main
+ * thread delivers. Three threads take the board lock; under TSan (make test
+ * runs this file that way too) any unlocked read of the lock's own state
+ * shows up here. Such a read once let a thread that had last held the lock
+ * believe it still did while the receive thread was taking it (the compiler
+ * stored lock_depth before lock_owner): two threads reclaimed the transmit
+ * ring at once, and sends stopped after the first 46 buffers. ---- */
+
+#define THREAD_SENDS 300
+
+static bool delivered_count(void *arg)
+{
+    return ndelivered >= *(int *)arg;
+}
+
+static struct opc_ept thread_ept;
+static int thread_sent, thread_send_rc;
+static char thread_send_msg[sizeof ((struct opc_err *)0)->msg];
+
+static void *send_from_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < THREAD_SENDS; i++) {
+        struct opc_err e;
+        char msg[16];
+        int n = snprintf(msg, sizeof msg, "t%d", i);
+        if (opc_enter(&e) < 0) {
+            thread_send_rc = -1;
+            snprintf(thread_send_msg, sizeof thread_send_msg, "%s", e.msg);
+            return NULL;
+        }
+        int rc = opc_ept_send(&thread_ept, msg, (size_t)n, ANY, ANY, 5000, &e);
+        opc_leave();
+        if (rc != n) {
+            thread_send_rc = rc;
+            snprintf(thread_send_msg, sizeof thread_send_msg, "%s", e.msg);
+            return NULL;
+        }
+        thread_sent++;
+    }
+    return NULL;
+}
+
+static void test_send_from_another_thread(void **state)
+{
+    (void)state;
+    char path[PATH_MAX];
+    int owner;
+    start_with(path, "firmware/virtual_uart.elf", &thread_ept, &owner, "vuart-channel", true);
+    opc_leave();
+    ndelivered = out_of_order = 0;
+    thread_order = true;
+    thread_sent = thread_send_rc = 0;
+    pthread_t sender;
+    assert_int_equal(pthread_create(&sender, NULL, send_from_thread, NULL), 0);
+    int want = THREAD_SENDS;
+    bool all = run_until(delivered_count, &want);
+    assert_int_equal(pthread_join(sender, NULL), 0);
+    thread_order = false;
+    if (thread_send_rc != 0)
+        fail_msg("send %d from the other thread: %s", thread_sent, thread_send_msg);
+    if (!all)
+        fail_msg("%d of %d echoes in 10 s", ndelivered, THREAD_SENDS);
+    assert_int_equal(thread_sent, THREAD_SENDS);
+    assert_int_equal(ndelivered, THREAD_SENDS);
+    assert_int_equal(out_of_order, 0);   /* in order, and in the main thread (on_message) */
+    struct opc_err e;
+    assert_int_equal(opc_enter(&e), 0);
+    assert_int_equal(opc.dev->ring_error, 0);
+    finish(&thread_ept, path);
+}
+
 static bool service_known(void *arg)
 {
     struct opc_err e;
@@ -458,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_callbacks_from_the_queue),
         cmocka_unit_test(test_recv_and_descriptor),
         cmocka_unit_test(test_back_pressure_when_the_queue_is_full),
+        cmocka_unit_test(test_send_from_another_thread),
         cmocka_unit_test(test_late_ns_callback_and_binding_again),
         cmocka_unit_test(test_crash),
     };

@@ -26,7 +26,8 @@ OMPY_MODE ?= $(or $(MICROPY_PY_OPENAMP_MODE),0)
 OMPY_M7_DIR ?= $(OMPY_ROOT)/ports/stm32h747-m7
 OMPY_REGS_DIR ?= $(OMPY_ROOT)/sdk/cm4/include
 CFLAGS_USERMOD += -DOMPY_MCU=1 -DOMPY_REMOTE=$(OMPY_MODE) -I$(OMPY_M7_DIR) -I$(OMPY_REGS_DIR)
-OMPY_CORE := src/platform/error.c src/vring/vring.c src/rsc/rsc.c src/rpmsg/rpmsg.c
+OMPY_CORE := src/platform/error.c src/vring/vring.c src/rsc/rsc.c src/rpmsg/rpmsg.c \
+    src/rpmsg/rpmsg_h747.c
 ifeq ($(OMPY_MODE),0)
 OMPY_CORE += src/vring/vring_driver.c src/rpmsg/rpmsg_host.c src/rpmsg/rpmsg_rsc.c \
     src/remoteproc/mem.c src/remoteproc/elf.c src/remoteproc/remoteproc.c
@@ -35,8 +36,7 @@ else
 OMPY_CORE += src/vring/vring_device.c src/rpmsg/rpmsg_remote.c src/rpmsg/rpmsg_rsc.c
 endif
 SRC_USERMOD_LIB_C += $(addprefix $(OMPY_ROOT)/,$(OMPY_CORE)) \
-    $(OMPY_ROOT)/bindings/micropython/opc_mcu.c $(OMPY_ROOT)/bindings/micropython/ompy_h747.c \
-    $(OMPY_ROOT)/bindings/micropython/ompy_h747_layout.c
+    $(OMPY_ROOT)/bindings/micropython/opc_mcu.c $(OMPY_ROOT)/bindings/micropython/ompy_h747.c
 else
 # ---- The unix port: prebuilt libraries of this tree (make there first).
 AMP_BUILD ?= $(OMPY_ROOT)/build
