@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "amp/sim.h"
+#include "firmware_dir.h"
 
 #define SERVE_TIMEOUT_MS 5000
 /* Room for a crash reason (the emulated M4's are about 150 bytes). */
@@ -1348,21 +1349,10 @@ static int close_fixtures(void **state)
 int main(void)
 {
     /* The firmware sits next to this program in the build tree: build/firmware/. */
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        perror("readlink /proc/self/exe");
+    if (test_firmware_dir(fw_dir, sizeof fw_dir) != 0) {
+        fprintf(stderr, "cannot find the firmware folder next to this program\n");
         return 1;
     }
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return 1;
-    *slash = '\0';
-    if (strlen(self) + sizeof "/../firmware" > sizeof fw_dir)
-        return 1;
-    memcpy(fw_dir, self, strlen(self));
-    memcpy(fw_dir + strlen(self), "/../firmware", sizeof "/../firmware");
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_load_start_echo, close_fixtures),

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "amp/sim.h"
+#include "firmware_dir.h"
 #include "foreign_host.h"
 
 #define TIMEOUT_MS 5000
@@ -460,16 +461,8 @@ static int teardown(void **state)
 
 int main(void)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
+    if (test_firmware_dir(fw_dir, sizeof fw_dir) != 0)
         return 1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return 1;
-    *slash = '\0';
-    snprintf(fw_dir, sizeof fw_dir, "%.*s/../firmware", (int)(sizeof fw_dir - 16), self);
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_foreign_host_micropython_order, teardown),
