@@ -71,6 +71,7 @@ enum amp_rpmsg_addr_mode {
 
 struct amp_rpmsg_config {
     const struct amp_rpmsg_role_ops *role;   /* AMP_RPMSG_HOST or AMP_RPMSG_REMOTE */
+    const struct amp_platform *platform;     /* first: the data path reads it most */
     enum amp_rpmsg_addr_mode addr_mode;
     /* The region every buffer lives in, as this side sees it and as the
      * address written into descriptors (PHYS mode) names its start. */
@@ -105,7 +106,6 @@ struct amp_rpmsg_config {
      * interrupt on the peer - per message and per returned buffer.
      */
     bool always_notify;
-    const struct amp_platform *platform;
 };
 
 #define AMP_RPMSG_FEATURES_SUPPORTED ((1u << AMP_VIRTIO_RPMSG_F_NS) | (1u << AMP_VIRTIO_F_EVENT_IDX))
@@ -175,18 +175,32 @@ struct amp_rpmsg_endpoint {
 };
 
 struct amp_rpmsg_device {
-    struct amp_rpmsg_config cfg;
+    /*
+     * What the data path touches comes first: on Thumb-2 a field within
+     * the first 32 (bytes) or 124 (words) bytes is reached with a 16-bit
+     * instruction, farther ones with a 32-bit one (issue 12 measured it).
+     */
     const struct amp_rpmsg_role_ops *role;
-    struct amp_vring rx_vring;     /* host: vring 0; remote: vring 1 */
-    struct amp_vring tx_vring;     /* host: vring 1; remote: vring 0 */
-    uint32_t rx_notifyid, tx_notifyid;
+    bool ready;                    /* vrings live: host set up / remote saw DRIVER_OK */
+    bool ns_enabled;
+    bool corked;                   /* host: sends skip the doorbell (amp_rpmsg_cork) */
+    bool kick_due;                 /* host: something was sent while corked */
+    int ring_error;                /* the peer corrupted a ring: every use fails so, until init */
     uint32_t buf_size;
-    uint32_t rx_count;             /* host: receive buffers, pool indices [0, rx_count) */
-    uint32_t tx_count;             /* host: transmit buffers, the next tx_count */
-    uint32_t tx_fresh;             /* host: transmit buffers handed out at least once */
     struct amp_rpmsg_endpoint *endpoints;
     /* Endpoint lookup table, if the caller gave one (amp_rpmsg_set_ept_table). */
     const struct rpmsg_ept_index *ept_index;
+    /* Remote: how get_tx reaches the spares, once there have been some. */
+    const struct rpmsg_spare_ops *tx_spares;
+    uint32_t rx_notifyid, tx_notifyid;
+    uint32_t rx_dropped;           /* messages dropped: no endpoint, or malformed */
+    int last_rx_error;             /* why the last one was dropped */
+    struct amp_rpmsg_config cfg;
+    struct amp_vring rx_vring;     /* host: vring 0; remote: vring 1 */
+    struct amp_vring tx_vring;     /* host: vring 1; remote: vring 0 */
+    uint32_t rx_count;             /* host: receive buffers, pool indices [0, rx_count) */
+    uint32_t tx_count;             /* host: transmit buffers, the next tx_count */
+    uint32_t tx_fresh;             /* host: transmit buffers handed out at least once */
     struct amp_rpmsg_endpoint **ept_slots;
     uint32_t ept_slot_mask, ept_slot_used;
     uint8_t ept_slot_shift;
@@ -196,18 +210,9 @@ struct amp_rpmsg_device {
     amp_rpmsg_ns_cb ns_cb;
     void *ns_priv;
     uint32_t next_addr;            /* next dynamic address to try */
-    bool ns_enabled;
-    bool ready;                    /* vrings live: host set up / remote saw DRIVER_OK */
-    int ring_error;                /* the peer corrupted a ring: every use fails so, until init */
-    uint32_t rx_dropped;           /* messages dropped: no endpoint, or malformed */
-    int last_rx_error;             /* why the last one was dropped */
     /* Remote: transmit buffers taken from the ring but given back unused. */
     uint32_t tx_spare[AMP_RPMSG_MAX_VRING_NUM / 32];
     uint32_t tx_spare_count;
-    /* Remote: how get_tx reaches the spares, once there have been some. */
-    const struct rpmsg_spare_ops *tx_spares;
-    bool corked;                   /* host: sends skip the doorbell (amp_rpmsg_cork) */
-    bool kick_due;                 /* host: something was sent while corked */
 };
 
 /*

@@ -107,10 +107,10 @@ bool amp_vring_driver_want_notify(struct amp_vring *vr, bool enable);
 /* ---- Device side (remote). ---- */
 
 /*
- * Take the next available descriptor id: 0 with *id set, -AMP_EAGAIN if
- * none, -AMP_EBADMSG for an impossible index.
+ * Take the next available descriptor: its id (>= 0), -AMP_EAGAIN if none,
+ * -AMP_EBADMSG for an impossible index.
  */
-int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id);
+int amp_vring_get_avail(struct amp_vring *vr);
 /*
  * Put back the id the last amp_vring_get_avail() took, unused: the next
  * call returns it again (read anew from the ring, and checked anew).
@@ -124,19 +124,19 @@ static inline void amp_vring_unget_avail(struct amp_vring *vr)
  * not used by rpmsg and are refused with -AMP_EBADMSG.
  */
 int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr, uint32_t *len);
-/* Return descriptor `id` to the driver with `len` bytes written. */
-int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len);
 /*
- * Return descriptor `id` with used.len = the descriptor's whole length, as
- * OpenAMP's device does. OpenAMP's host (v2023.10 and current) takes the
- * used.len of a returned transmit buffer as that buffer's capacity and
- * re-posts a receive buffer with it as the new length; rpmsg-lite's master
- * takes it as the zero-copy capacity. Linux ignores it on its transmit ring
- * and needs it >= 16 + payload on receive. Writing only the bytes used
- * would shrink such a host's buffers to the last message each carried.
+ * Return descriptor `id` to the driver and say whether it asked for a
+ * doorbell: 1 ring it, 0 not, -AMP_ERANGE for an id >= num.
+ *
+ * used.len is the descriptor's whole length, as OpenAMP's device writes
+ * it. OpenAMP's host (v2023.10 and current) takes the used.len of a
+ * returned transmit buffer as that buffer's capacity and re-posts a
+ * receive buffer with it as the new length; rpmsg-lite's master takes it
+ * as the zero-copy capacity. Linux ignores it on its transmit ring and
+ * needs it >= 16 + payload on receive. Writing only the bytes used would
+ * shrink such a host's buffers to the last message each carried.
  */
-int amp_vring_return_desc(struct amp_vring *vr, uint16_t id);
-bool amp_vring_device_needs_notify(struct amp_vring *vr);
+int amp_vring_give_used(struct amp_vring *vr, uint16_t id);
 /* Same as the driver's, for the driver adding available entries. */
 bool amp_vring_device_want_notify(struct amp_vring *vr, bool enable);
 

@@ -68,18 +68,18 @@ static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
      */
     const struct rpmsg_spare_ops *spares = dev->tx_spares;
     int spare = spares ? spares->take(dev) : -1;
-    uint16_t id = (uint16_t)spare;
-    int rc = spare < 0 ? amp_vring_get_avail(&dev->tx_vring, &id) : 0;
-    if (rc)
-        return rc == -AMP_EAGAIN ? -AMP_ENOBUFS : rc;
+    int id = spare < 0 ? amp_vring_get_avail(&dev->tx_vring) : spare;
+    if (id < 0)
+        return id == -AMP_EAGAIN ? -AMP_ENOBUFS : id;
+    int rc;
     uint32_t need = *capacity;
-    *hdr = remote_buffer(dev, &dev->tx_vring, id, capacity, &rc);
+    *hdr = remote_buffer(dev, &dev->tx_vring, (uint16_t)id, capacity, &rc);
     if (rc == 0 && *capacity < need) {
         /* Smaller than the message: leave it first in line for a smaller one. */
         if (spare < 0)
             amp_vring_unget_avail(&dev->tx_vring);
         else
-            spares->put(dev, id);
+            spares->put(dev, (uint16_t)id);
         rc = -AMP_EMSGSIZE;
     }
     return rc ? rc : id;
@@ -93,17 +93,16 @@ static int remote_held_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_h
 }
 
 /*
- * Every buffer goes back whole: used.len is the descriptor's length, never
- * the bytes we wrote (see amp_vring_return_desc for the hosts that need it).
- * The host learns a message's length from its header.
+ * Every buffer goes back whole (see amp_vring_give_used for the hosts that
+ * need it): the host learns a message's length from its header.
  */
 static int remote_return(struct amp_rpmsg_device *dev, struct amp_vring *vr, uint16_t id,
                          uint32_t notifyid)
 {
-    int rc = amp_vring_return_desc(vr, id);
-    if (rc == 0)
-        rpmsg_kick(dev, vr, notifyid, amp_vring_device_needs_notify);
-    return rc;
+    int rc = amp_vring_give_used(vr, id);
+    if (rc > 0 || (rc == 0 && dev->cfg.always_notify))
+        dev->cfg.platform->ops->notify(dev->cfg.platform->ctx, notifyid);
+    return rc < 0 ? rc : 0;
 }
 
 static int remote_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
@@ -117,13 +116,13 @@ static int remote_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_
 static int remote_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
                          uint32_t *len)
 {
-    uint16_t id;
-    int rc = amp_vring_get_avail(&dev->rx_vring, &id);
-    if (rc)
-        return rc;
-    *hdr = remote_buffer(dev, &dev->rx_vring, id, len, &rc);
+    int id = amp_vring_get_avail(&dev->rx_vring);
+    if (id < 0)
+        return id;
+    int rc;
+    *hdr = remote_buffer(dev, &dev->rx_vring, (uint16_t)id, len, &rc);
     if (!*hdr)   /* unusable descriptor: hand it straight back */
-        remote_return(dev, &dev->rx_vring, id, dev->rx_notifyid);
+        remote_return(dev, &dev->rx_vring, (uint16_t)id, dev->rx_notifyid);
     return rc;
 }
 

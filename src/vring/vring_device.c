@@ -21,7 +21,7 @@ int amp_vring_init_device(struct amp_vring *vr, void *mem, uint32_t num, uint32_
     return 0;
 }
 
-int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id)
+int amp_vring_get_avail(struct amp_vring *vr)
 {
     if (vr->peer_idx == vr->last_seen) {
         /* Caught up: only now look at the line the driver keeps writing. */
@@ -38,7 +38,6 @@ int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id)
     uint16_t head = amp_le16(AMP_READ_ONCE(vr->avail->ring[vr->last_seen & (vr->num - 1)]));
     if (head >= vr->num)
         return -AMP_EBADMSG;
-    *id = head;
     vr->last_seen++;
     if (vr->event_idx && vr->cb_enabled) {
         AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16(vr->last_seen));
@@ -47,7 +46,7 @@ int amp_vring_get_avail(struct amp_vring *vr, uint16_t *id)
          * index, and neither side sees the other's entry: a lost wake-up. */
         amp_mb();
     }
-    return 0;
+    return head;
 }
 
 int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr, uint32_t *len)
@@ -62,40 +61,20 @@ int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr,
     return 0;
 }
 
-/* Publish used entry (id, len); id < num already checked. */
-static inline void vring_put_used(struct amp_vring *vr, uint16_t id, uint32_t len)
+int amp_vring_give_used(struct amp_vring *vr, uint16_t id)
 {
+    if (id >= vr->num)
+        return -AMP_ERANGE;
     struct amp_vring_used_elem *elem = &vr->used->ring[vr->next_idx & (vr->num - 1)];
     elem->id = amp_cpu_to_le32(id);
-    elem->len = amp_cpu_to_le32(len);
-    vr->next_idx++;
+    /* Only echoed to the driver, never used here: no check needed. */
+    elem->len = AMP_READ_ONCE(vr->desc[id].len);
+    uint16_t old_idx = vr->notified_idx;
+    uint16_t new_idx = ++vr->next_idx;
+    vr->notified_idx = new_idx;
     /* The entry must be visible before the index that publishes it. */
     amp_wmb();
-    AMP_WRITE_ONCE(vr->used->idx, amp_cpu_to_le16(vr->next_idx));
-}
-
-int amp_vring_add_used(struct amp_vring *vr, uint16_t id, uint32_t len)
-{
-    if (id >= vr->num)
-        return -AMP_ERANGE;
-    vring_put_used(vr, id, len);
-    return 0;
-}
-
-int amp_vring_return_desc(struct amp_vring *vr, uint16_t id)
-{
-    if (id >= vr->num)
-        return -AMP_ERANGE;
-    /* Only echoed to the driver, never used here: no check needed. */
-    vring_put_used(vr, id, amp_le32(AMP_READ_ONCE(vr->desc[id].len)));
-    return 0;
-}
-
-bool amp_vring_device_needs_notify(struct amp_vring *vr)
-{
-    uint16_t old_idx = vr->notified_idx;
-    uint16_t new_idx = vr->next_idx;
-    vr->notified_idx = new_idx;
+    AMP_WRITE_ONCE(vr->used->idx, amp_cpu_to_le16(new_idx));
     /* Our used index store must be ordered before reading the driver's wishes. */
     amp_mb();
     if (vr->event_idx)
