@@ -5,16 +5,7 @@
  * stack's.
  */
 #include "amp/platform.h"
-
-#define HSEM_BASE   0x48020000u
-#define HSEM_C2IER  (*(volatile uint32_t *)(HSEM_BASE + 0x110u))
-#define HSEM_C2ICR  (*(volatile uint32_t *)(HSEM_BASE + 0x114u))
-#define HSEM_C2MISR (*(volatile uint32_t *)(HSEM_BASE + 0x11Cu))
-#define HSEM_R(n)   (*(volatile uint32_t *)(HSEM_BASE + 4u * (n)))
-#define HSEM_RLR(n) (*(volatile uint32_t *)(HSEM_BASE + 0x80u + 4u * (n)))
-#define HSEM_CLR    (*(volatile uint32_t *)(HSEM_BASE + 0x108u))
-#define SYST_CSR    (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR    (*(volatile uint32_t *)0xE000E014u)
+#include "stm32h747_regs.h"   /* the M4 SDK's register facts (RM0399) */
 
 static volatile uint32_t ticks;
 
@@ -29,8 +20,9 @@ static void fp_notify(void *ctx, uint32_t queue_id)
 {
     (void)ctx;
     (void)queue_id;
-    (void)HSEM_RLR(1);
-    HSEM_R(1) = 0;
+    /* Free with our COREID, or the free is ignored (RM0399, HSEM). */
+    (void)HSEM_RLR(HSEM_ID_TO_HOST);
+    HSEM_R(HSEM_ID_TO_HOST) = HSEM_COREID_CM4 << HSEM_COREID_SHIFT;
 }
 
 static int fp_wait(void *ctx, int32_t timeout_ms)
@@ -67,7 +59,9 @@ void Reset_Handler(void)
         *dst++ = *src++;
     for (uint32_t *dst = &__bss_start; dst < &__bss_end;)
         *dst++ = 0;
-    HSEM_C2IER = 1u;          /* HSEM 0: host -> remote */
+    /* HSEM 0 interrupt on, NVIC line off (no handler here): a doorbell is
+     * seen in C2MISR at the next SysTick wake-up at the latest. */
+    HSEM_C2IER = 1u << HSEM_ID_TO_REMOTE;
     SYST_RVR = 240000u - 1u;  /* 1 ms at 240 MHz */
     SYST_CSR = 7u;
     main();

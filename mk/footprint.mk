@@ -21,7 +21,7 @@ FP_LDFLAGS := --specs=nano.specs -nostartfiles -Wl,--gc-sections -Wl,-T,footprin
 
 $(FP_DIR)/obj/%.o: footprint/%.c
 	@mkdir -p $(@D)
-	@echo "  CC-M4   $<"; $(ARM_CC) $(FREE_FLAGS) $(CM4_FLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC-M4   $<"; $(ARM_CC) $(FREE_FLAGS) $(CM4_FLAGS) -Isdk/cm4/include -MMD -MP -c $< -o $@
 $(FP_DIR)/%.elf: $(FP_DIR)/obj/%.o $(FP_DIR)/obj/env.o $(FP_CORE_OBJS) footprint/m4.ld
 	@echo "  LD-M4   $@"; $(ARM_CC) $(CM4_FLAGS) $(FP_LDFLAGS) -Wl,-Map,$(@:.elf=.map) \
 	    $(filter %.o,$^) -o $@
