@@ -40,8 +40,10 @@ else  # ---- stage 2: the build itself
 CC      ?= cc
 # Where `make install` puts things (mk/zinstall.mk); DESTDIR stages.
 PREFIX  ?= /usr/local
-AMP_VERSION   := 0.1.0
-AMP_SOVERSION := 0
+# The soname moves with every change to the exported names or structs
+# (1: the _timed/_untimed and _fixed/_full entry points, issue 12).
+AMP_VERSION   := 0.2.0
+AMP_SOVERSION := 1
 PYTHON  ?= python3
 ARM_CC  ?= arm-none-eabi-gcc
 ARM_SIZE ?= arm-none-eabi-size

@@ -1,11 +1,14 @@
 """Type stub for the openamp extension module (bindings/python)."""
 
 import os
-from typing import Callable, Coroutine, Optional, Tuple, Union
+from array import array
+from mmap import mmap
+from typing import Any, Callable, Coroutine, Optional, Tuple, Union
 
 # What send() accepts: str, or any object with the buffer protocol. Spelled
-# out (not typing_extensions.Buffer) so the stub needs nothing installed.
-_Data = Union[str, bytes, bytearray, memoryview]
+# out, the common buffer types, because Debian 12's mypy (1.0) predates
+# typing_extensions.Buffer.
+_Data = Union[str, bytes, bytearray, memoryview, "array[Any]", mmap]
 
 ENDPOINT_ADDR_ANY: int
 """RPMSG_ADDR_ANY, 0xFFFFFFFF. -1 is accepted wherever an address is."""

@@ -1,7 +1,9 @@
 """A Python host run against the installed openamp module only
 (tests/install/run.sh): both services of echo_upper.elf answer. Also
-type-checked with mypy against the installed stub (openamp-stubs)."""
+type-checked with mypy against the installed stub (openamp-stubs), which
+must accept any common buffer type (an array here) as send()'s data."""
 
+import array
 import sys
 import time
 from typing import List
@@ -28,7 +30,7 @@ while not (echo.is_ready() and upper.is_ready()):
         sys.exit("host.py: the firmware did not announce both services")
     time.sleep(0.001)
 echo.send("hello")
-upper.send(b"hello")
+upper.send(array.array("B", b"hello"))
 while len(got) < 2:
     if time.monotonic() > deadline:
         sys.exit("host.py: answers missing, got %r" % got)

@@ -35,8 +35,8 @@ cp "$ROOT/examples/uart_echo.c" "$tmp/cmake/"
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 check "shared libraries carry their soname" sh -c \
-    "readelf -d '$prefix/lib/libamp.so' | grep -q 'SONAME.*\[libamp.so.0\]' &&
-     readelf -d '$prefix/lib/libamp-sim.so' | grep -q 'SONAME.*\[libamp-sim.so.0\]'"
+    "readelf -d '$prefix/lib/libamp.so' | grep -q 'SONAME.*\[libamp.so.1\]' &&
+     readelf -d '$prefix/lib/libamp-sim.so' | grep -q 'SONAME.*\[libamp-sim.so.1\]'"
 check "amp-simcore in libexec/amp, none in site-packages" sh -c \
     "test -x '$prefix/libexec/amp/amp-simcore' &&
      test -z \"\$(find '$prefix/lib' -name amp-simcore)\""
