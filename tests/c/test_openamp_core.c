@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "firmware_dir.h"
+
 #include "../../bindings/common/openamp_core.h"
 
 static char build_dir[PATH_MAX];     /* build/ */
@@ -525,14 +527,8 @@ static void test_crash(void **state)
 
 int main(void)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
+    if (test_build_dir(build_dir, sizeof build_dir) != 0)
         return 1;
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';                 /* build/tests */
-    *strrchr(self, '/') = '\0';                 /* build */
-    memcpy(build_dir, self, strlen(self) + 1);
     main_id = pthread_self();
     if (pipe(sched_pipe) != 0 || opc_init(&ops) != 0)
         return 1;
