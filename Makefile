@@ -104,8 +104,13 @@ $(BUILD)/cm4/%.o: %.c
 check-freestanding: $(FREE_OBJS) $(CM4_OBJS)
 all: check-freestanding
 
-# `make footprint`: mk/footprint.mk.
-include $(sort $(wildcard mk/*.mk))
+# The project's make fragments: mk/*.mk, and each board's own under
+# boards/<board>/ (a new board is a new folder). They are read in the order
+# of their file names, whichever folder they are in, as some name files
+# that others define.
+H747 := boards/stm32h747
+MK_FILES := $(wildcard mk/*.mk boards/*/*.mk)
+include $(foreach n,$(sort $(notdir $(MK_FILES))),$(filter %/$(n),$(MK_FILES)))
 
 clean:
 	rm -rf $(BUILD)

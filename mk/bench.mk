@@ -15,7 +15,7 @@ $(BENCH_BIN): bench/amp-bench.c bench/bench_proto.h $(BUILD)/lib/libamp-sim.a $(
 	    $(BUILD)/lib/libamp.a -lm
 
 .PHONY: bench bench-smoke bench-build
-# (mk/sim.mk is read after this file: name the core by its path, not $(SIMCORE).)
+# (boards/stm32h747/sim.mk is read after this file: name the core by its path, not $(SIMCORE).)
 bench-build: $(BENCH_BIN) $(BENCH_FW) $(BUILD)/bin/amp-simcore
 
 # The Python figure needs the module (mk/python.mk, read after this file):

@@ -16,8 +16,8 @@ docs/amp.md: $(AMP_CLI)
 # ---- Tested end to end (tests/cli/run.sh), with a firmware that crashes.
 CLI_TEST_FW := $(BUILD)/tests/cli/crasher.elf
 # Linked with the x86-64 SDK as it is installed (mk/zinstall.mk): start-up + libamp-fw.a.
-CLI_TEST_SDK := $(BUILD)/fw/sdk/crt0.o $(BUILD)/sdk/sim-h747-x86_64/libamp-fw.a
-$(CLI_TEST_FW): $(BUILD)/fw/tests/cli/firmware/crasher.o $(CLI_TEST_SDK) sdk/sim-h747.ld
+CLI_TEST_SDK := $(BUILD)/fw/$(H747)/sdk/crt0.o $(BUILD)/sdk/sim-h747-x86_64/libamp-fw.a
+$(CLI_TEST_FW): $(BUILD)/fw/tests/cli/firmware/crasher.o $(CLI_TEST_SDK) $(H747)/sdk/sim-h747.ld
 	@mkdir -p $(@D)
 	@echo "  LD-FW   $@"; $(CC) $(FW_CFLAGS) $(FW_LDFLAGS) $< $(CLI_TEST_SDK) -lgcc -o $@
 .SECONDARY: $(BUILD)/fw/tests/cli/firmware/crasher.o

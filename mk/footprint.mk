@@ -21,7 +21,7 @@ FP_LDFLAGS := --specs=nano.specs -nostartfiles -Wl,--gc-sections -Wl,-T,footprin
 
 $(FP_DIR)/obj/%.o: footprint/%.c
 	@mkdir -p $(@D)
-	@echo "  CC-M4   $<"; $(ARM_CC) $(FREE_FLAGS) $(CM4_FLAGS) -Isdk/cm4/include -MMD -MP -c $< -o $@
+	@echo "  CC-M4   $<"; $(ARM_CC) $(FREE_FLAGS) $(CM4_FLAGS) -I$(H747)/sdk/cm4/include -MMD -MP -c $< -o $@
 $(FP_DIR)/%.elf: $(FP_DIR)/obj/%.o $(FP_DIR)/obj/env.o $(FP_CORE_OBJS) footprint/m4.ld
 	@echo "  LD-M4   $@"; $(ARM_CC) $(CM4_FLAGS) $(FP_LDFLAGS) -Wl,-Map,$(@:.elf=.map) \
 	    $(filter %.o,$^) -o $@
@@ -38,7 +38,7 @@ $(FP_DIR)/lto-echo.elf: $(FP_DIR)/obj/echo.o $(FP_DIR)/obj/env.o $(FP_LTO_OBJS) 
 	    -Wl,-Map,$(@:.elf=.map) $(filter %.o,$^) -o $@
 FP_IMAGES += $(FP_DIR)/lto-echo.elf
 
-# The Cortex-M4 SDK's virtual_uart.elf (mk/cm4.mk links it with a map, at
+# The Cortex-M4 SDK's virtual_uart.elf (boards/stm32h747/cm4.mk links it with a map, at
 # the SDK's -O2): the stack's share is what comes from its src/ objects.
 ifneq ($(AMP_M4_CC),)
 FP_M4_UART_MAP := $(BUILD)/firmware/virtual_uart.map

@@ -36,7 +36,7 @@ $(BUILD)/tests/test_mpy_port: SAN_CFLAGS += $(MPY_GLUE_CFLAGS)
 
 # The microcontroller side (opc_mcu.c, ompy_h747.c) is compiled by the
 # stm32 port's build; here it is compile-checked for Cortex-M: the remote
-# role always, the M7 host role when its platform (ports/stm32h747-m7) is
+# role always, the M7 host role when its platform (boards/stm32h747/m7) is
 # in the tree.
 MPY_MCU_SRCS := bindings/micropython/opc_mcu.c bindings/micropython/ompy_h747.c
 # gnu99 as MicroPython builds it (newlib hides pthread types from strict C).
@@ -46,12 +46,12 @@ $(BUILD)/mpy-m4/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC-M4   $< (remote role)"; $(ARM_CC) $(MPY_MCU_FLAGS) $(CM4_FLAGS) -DOMPY_REMOTE=1 \
 	    -MMD -MP -c $< -o $@
-ifneq ($(wildcard ports/stm32h747-m7/amp_stm32h747_m7.h),)
+ifneq ($(wildcard $(H747)/m7/amp_stm32h747_m7.h),)
 MPY_MCU_OBJS += $(MPY_MCU_SRCS:%.c=$(BUILD)/mpy-m7/%.o)
 $(BUILD)/mpy-m7/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC-M7   $< (host role)"; $(ARM_CC) $(MPY_MCU_FLAGS) -mcpu=cortex-m7 -mthumb \
-	    -Iports/stm32h747-m7 -Isdk/cm4/include -DOMPY_REMOTE=0 -MMD -MP -c $< -o $@
+	    -I$(H747)/m7 -I$(H747)/sdk/cm4/include -DOMPY_REMOTE=0 -MMD -MP -c $< -o $@
 endif
 .PHONY: micropython-mcu-check
 micropython-mcu-check: $(MPY_MCU_OBJS)
@@ -60,7 +60,7 @@ test: micropython-mcu-check
 
 # Test firmware for the MicroPython tests (the board's SDK, as mk/python.mk's).
 MPY_TEST_FIRMWARE := $(BUILD)/tests/micropython/ns_drop.elf
-$(MPY_TEST_FIRMWARE): $(BUILD)/fw/tests/micropython/firmware/ns_drop.o $(BUILD)/firmware/virtual_uart.elf sdk/sim-h747.ld
+$(MPY_TEST_FIRMWARE): $(BUILD)/fw/tests/micropython/firmware/ns_drop.o $(BUILD)/firmware/virtual_uart.elf $(H747)/sdk/sim-h747.ld
 	@mkdir -p $(@D)
 	@echo "  LD-FW   $@"; $(CC) $(FW_CFLAGS) $(FW_LDFLAGS) $< $(FW_COMMON_OBJS) -lgcc -o $@
 .SECONDARY: $(BUILD)/fw/tests/micropython/firmware/ns_drop.o

@@ -54,9 +54,9 @@ $(PY_STUB): bindings/python/openamp.pyi
 # name-service messages it receives, streamer sends lines on request.
 PY_TEST_FW_SRCS := $(sort $(wildcard tests/python/firmware/*.c))
 PY_TEST_FIRMWARE := $(PY_TEST_FW_SRCS:tests/python/firmware/%.c=$(BUILD)/tests/python/%.elf)
-# The recipe names the SDK objects of mk/sim.mk, read after this file; the
+# The recipe names the SDK objects of boards/stm32h747/sim.mk, read after this file; the
 # prerequisite on virtual_uart.elf has them built and up to date.
-$(BUILD)/tests/python/%.elf: $(BUILD)/fw/tests/python/firmware/%.o $(BUILD)/firmware/virtual_uart.elf sdk/sim-h747.ld
+$(BUILD)/tests/python/%.elf: $(BUILD)/fw/tests/python/firmware/%.o $(BUILD)/firmware/virtual_uart.elf $(H747)/sdk/sim-h747.ld
 	@mkdir -p $(@D)
 	@echo "  LD-FW   $@"; $(CC) $(FW_CFLAGS) $(FW_LDFLAGS) $< $(FW_COMMON_OBJS) -lgcc -o $@
 .SECONDARY: $(PY_TEST_FW_SRCS:%.c=$(BUILD)/fw/%.o)
@@ -76,8 +76,8 @@ test-c: $(PY_TEST_FIRMWARE) $(BUILD)/firmware/fault.elf
 # core's fences order shared memory for the other process, which TSan
 # does not see anyway.
 OPC_TSAN_TEST := $(BUILD)/tests-tsan/test_openamp_core
-OPC_TSAN_SRCS := tests/c/test_openamp_core.c $(OPC_SRCS) $(sort $(wildcard src/sim/*.c)) $(CORE_SRCS)
-$(OPC_TSAN_TEST): $(OPC_TSAN_SRCS) $(OPC_HDRS) $(wildcard include/amp/*.h src/sim/*.h)
+OPC_TSAN_SRCS := tests/c/test_openamp_core.c $(OPC_SRCS) $(sort $(wildcard $(H747)/sim/*.c)) $(CORE_SRCS)
+$(OPC_TSAN_TEST): $(OPC_TSAN_SRCS) $(OPC_HDRS) $(wildcard include/amp/*.h $(H747)/sim/*.h)
 	@mkdir -p $(@D)
 	@echo "  CC-TSAN $@"; $(CC) $(CSTD) $(WARN) $(INC) -O1 -g -fsanitize=thread -Wno-tsan -D_GNU_SOURCE \
 	    -DAMP_LIBEXECDIR='"$(LIBEXECDIR)"' $(OPC_TSAN_SRCS) -o $@ -lcmocka -lpthread

@@ -6,7 +6,7 @@
 #   make soak SOAK_SECONDS=600     for a time instead
 #
 # The host is tests/soak/soak.c, the core runs firmware/soak.c (built with
-# the other firmware by mk/sim.mk).
+# the other firmware by boards/stm32h747/sim.mk).
 
 SOAK_MESSAGES ?= 100000000
 SOAK_SECONDS ?=

@@ -7,7 +7,7 @@
 #   $(LIBDIR)/libamp{,-sim}.{a,so*}       static and shared (soname libamp.so.$(AMP_SOVERSION))
 #   $(LIBDIR)/pkgconfig/amp{,-sim}.pc     pkg-config --cflags --libs amp-sim
 #   $(LIBDIR)/cmake/amp/                  find_package(amp): amp::amp, amp::sim
-#   $(LIBEXECDIR)/amp-simcore             the simulated core (mk/sim.mk)
+#   $(LIBEXECDIR)/amp-simcore             the simulated core (boards/stm32h747/sim.mk)
 #   $(LIBEXECDIR)/amp-bench, bench.elf    what `amp bench` runs (mk/bench.mk)
 #   $(SDKDIR)/<target>/                   one firmware SDK per target, with firmware.mk
 #   $(BINDIR)/amp                         the amp command (mk/cli.mk)
@@ -43,7 +43,7 @@ LIBAMP_SO     := $(BUILD)/lib/libamp.so.$(AMP_VERSION)
 LIBAMP_SIM_SO := $(BUILD)/pkg/libamp-sim.so.$(AMP_VERSION)
 LIBAMP_SIM_A  := $(BUILD)/pkg/libamp-sim.a
 INSTALL_SIM_OBJS := $(filter-out %/files.o,$(SIM_HOST_OBJS)) $(BUILD)/pkg/sim-files.o
-$(BUILD)/pkg/sim-files.o: src/sim/files.c $(PKG_DIRS_STAMP)
+$(BUILD)/pkg/sim-files.o: $(H747)/sim/files.c $(PKG_DIRS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $< (for $(LIBEXECDIR))"; $(CC) $(HOST_CFLAGS) \
 	    -DAMP_LIBEXECDIR='"$(LIBEXECDIR)"' -MMD -MP -c $< -o $@
@@ -66,21 +66,21 @@ all: shared
 # defines it) beside each other, where amp_sim_find_simcore looks.
 LIBEXEC_PROGRAMS += $(SIMCORE) $(SIMCORE_CM4) $(BENCH_BIN)
 
-# ---- Firmware SDK of sim-h747's x86-64 core (mk/sim.mk builds its objects).
+# ---- Firmware SDK of sim-h747's x86-64 core (boards/stm32h747/sim.mk builds its objects).
 SDK_TARGETS += sim-h747-x86_64
 SDK_sim-h747-x86_64_LIB_OBJS := $(filter-out %/crt0.o,$(FW_COMMON_OBJS))
-SDK_sim-h747-x86_64_FILES := crt0.o:$(BUILD)/fw/sdk/crt0.o:0644 \
-    sim-h747.ld:sdk/sim-h747.ld:0644 include/amp_fw.h:sdk/include/amp_fw.h:0644
+SDK_sim-h747-x86_64_FILES := crt0.o:$(BUILD)/fw/$(H747)/sdk/crt0.o:0644 \
+    sim-h747.ld:$(H747)/sdk/sim-h747.ld:0644 include/amp_fw.h:$(H747)/sdk/include/amp_fw.h:0644
 SDK_sim-h747-x86_64_CC := $(CC)
-SDK_sim-h747-x86_64_CFLAGS := $(filter-out $(WARN) $(INC) -Isdk/include,$(FW_CFLAGS)) -Wall
-SDK_sim-h747-x86_64_LDFLAGS := $(subst sdk/sim-h747.ld,$$(AMP_SDK_DIR)/sim-h747.ld,$(FW_LDFLAGS))
+SDK_sim-h747-x86_64_CFLAGS := $(filter-out $(WARN) $(INC) -I$(H747)/sdk/include,$(FW_CFLAGS)) -Wall
+SDK_sim-h747-x86_64_LDFLAGS := $(subst $(H747)/sdk/sim-h747.ld,$$(AMP_SDK_DIR)/sim-h747.ld,$(FW_LDFLAGS))
 SDK_sim-h747-x86_64_LIBS := $$(AMP_SDK_DIR)/crt0.o $$(AMP_SDK_DIR)/libamp-fw.a -lgcc
 
 .SECONDEXPANSION:
 $(BUILD)/sdk/%/libamp-fw.a: $$(SDK_$$*_LIB_OBJS)
 	@mkdir -p $(@D)
 	@echo "  AR      $@"; rm -f $@; $(AR) rcs $@ $^
-$(BUILD)/sdk/%/firmware.mk: sdk/firmware.mk.in $(PKG_DIRS_STAMP)
+$(BUILD)/sdk/%/firmware.mk: $(H747)/sdk/firmware.mk.in $(PKG_DIRS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  GEN     $@"; sed -e 's|@TARGET@|$*|g' -e 's|@CC@|$(SDK_$*_CC)|' \
 	    -e 's|@CFLAGS@|$(SDK_$*_CFLAGS)|' -e 's|@LDFLAGS@|$(SDK_$*_LDFLAGS)|' \

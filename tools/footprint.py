@@ -8,7 +8,7 @@
    application and the C library are reported apart. Feature deltas are the
    stack's share of each image minus that of the echo image, function by
    function. An image named lto-* was linked with the stack built -flto: its
-   stack share is the link-time objects'. An SDK's objects (sdk/) count as
+   stack share is the link-time objects'. An SDK's objects (boards/stm32h747/sdk/) count as
    the environment.
 2. Object sums (as before): .text/.data/.bss of the core's objects per group
    (remote side, host side, remoteproc), whether a program uses them or not.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The linked size of an M4 firmware image (--gc-sections) and who owns it:
 read the GNU ld map file and sum the sizes of the input sections that made
-it into the image, per part: the core library (src/), the M4 SDK (sdk/), the
+it into the image, per part: the core library (src/), the M4 SDK (boards/stm32h747/sdk/), the
 firmware's own code, the C library (newlib) and libgcc.
 
 Usage: footprint_m4.py --elf fw.elf --map fw.map [--size arm-none-eabi-size] [--json out]
@@ -22,7 +22,7 @@ def part_of(path):
     if "/src/" in path:
         return "core library (src/)"
     if "/sdk/" in path:
-        return "M4 SDK (sdk/)"
+        return "M4 SDK (boards/stm32h747/sdk/)"
     if "libc" in path:
         return "newlib (libc_nano)"
     if "libgcc" in path:

@@ -1,6 +1,6 @@
 /*
  * ompy_h747.c - the MicroPython module's board on the real STM32H747, both
- * roles, over the M7 platform (ports/stm32h747-m7) and the core:
+ * roles, over the M7 platform (boards/stm32h747/m7) and the core:
  *
  *  - host (the M7, MicroPython's default): the resource table, vrings and
  *    buffers laid out in SRAM4 exactly as upstream's module does

@@ -381,7 +381,7 @@ static void test_table_less_layout(void **state)
  * firmware the SDK links has only PT_LOAD headers, none empty.
  */
 /*
- * The M4 SDK (sdk/cm4/stm32h747-m4.ld): the linker adds a PT_ARM_EXIDX,
+ * The M4 SDK (boards/stm32h747/sdk/cm4/stm32h747-m4.ld): the linker adds a PT_ARM_EXIDX,
  * which OpenAMP's loader skips while it looks for the next PT_LOAD; what
  * it cannot take is an empty PT_LOAD (a firmware without a resource
  * table's segment) or any header after the last PT_LOAD.

@@ -23,8 +23,8 @@ ifneq ($(CMSIS_MCU),)
 # platform and the board are compiled here with the port's own flags.
 # MICROPY_PY_OPENAMP_MODE=1 builds the remote role (MicroPython on the M4).
 OMPY_MODE ?= $(or $(MICROPY_PY_OPENAMP_MODE),0)
-OMPY_M7_DIR ?= $(OMPY_ROOT)/ports/stm32h747-m7
-OMPY_REGS_DIR ?= $(OMPY_ROOT)/sdk/cm4/include
+OMPY_M7_DIR ?= $(OMPY_ROOT)/boards/stm32h747/m7
+OMPY_REGS_DIR ?= $(OMPY_ROOT)/boards/stm32h747/sdk/cm4/include
 CFLAGS_USERMOD += -DOMPY_MCU=1 -DOMPY_REMOTE=$(OMPY_MODE) -I$(OMPY_M7_DIR) -I$(OMPY_REGS_DIR)
 OMPY_CORE := src/platform/error.c src/vring/vring.c src/rsc/rsc.c src/rpmsg/rpmsg.c \
     src/rpmsg/rpmsg_h747.c

@@ -1,4 +1,4 @@
-# The simulated board sim-h747: host library (src/sim), the simulated core
+# The simulated board sim-h747: host library (sim/), the simulated core
 # (amp-simcore), the firmware SDK (sdk/), example firmware and the C example.
 
 # Where amp-simcore is installed; the library also finds it relative to
@@ -6,14 +6,14 @@
 LIBEXECDIR ?= $(PREFIX)/libexec/amp
 
 # ---- Host library: static, position independent (the Python module links it).
-SIM_SRCS := $(sort $(wildcard src/sim/*.c))
+SIM_SRCS := $(sort $(wildcard $(H747)/sim/*.c))
 SIM_HOST_OBJS := $(SIM_SRCS:%.c=$(BUILD)/host/%.o)
 SIM_SAN_OBJS := $(SIM_SRCS:%.c=$(BUILD)/san/%.o)
 $(SIM_HOST_OBJS) $(SIM_SAN_OBJS): CPPFLAGS_SIM := -DAMP_LIBEXECDIR='"$(LIBEXECDIR)"'
-$(BUILD)/host/src/sim/%.o: src/sim/%.c
+$(BUILD)/host/$(H747)/sim/%.o: $(H747)/sim/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"; $(CC) $(HOST_CFLAGS) $(CPPFLAGS_SIM) -MMD -MP -c $< -o $@
-$(BUILD)/san/src/sim/%.o: src/sim/%.c
+$(BUILD)/san/$(H747)/sim/%.o: $(H747)/sim/%.c
 	@mkdir -p $(@D)
 	@echo "  CC-SAN  $<"; $(CC) $(SAN_CFLAGS) $(CPPFLAGS_SIM) -MMD -MP -c $< -o $@
 $(BUILD)/lib/libamp-sim.a: $(SIM_HOST_OBJS)
@@ -27,19 +27,19 @@ SAN_TEST_LIBS := $(BUILD)/san/libamp-sim.a $(SAN_TEST_LIBS)
 
 # ---- The simulated core: an ordinary PIE, far from the board's addresses.
 SIMCORE := $(BUILD)/bin/amp-simcore
-$(SIMCORE): sim/simcore/simcore.c sim/core_args.h
+$(SIMCORE): $(H747)/simcore/simcore.c $(H747)/core_args.h
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"; $(CC) $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIE -pie $< -o $@
 
 # ---- Firmware SDK for the native core: x86-64, freestanding, linked at the
-# board's addresses; build/firmware/<name>-x86_64.elf (the M4 builds: mk/cm4.mk).
-FW_CFLAGS := $(CSTD) $(WARN) $(INC) -Isdk/include -O2 -g -ffreestanding -fno-pic -fno-pie \
+# board's addresses; build/firmware/<name>-x86_64.elf (the M4 builds: cm4.mk).
+FW_CFLAGS := $(CSTD) $(WARN) $(INC) -I$(H747)/sdk/include -O2 -g -ffreestanding -fno-pic -fno-pie \
              -fno-stack-protector -mno-red-zone -fcf-protection=none \
              -fno-asynchronous-unwind-tables -fno-unwind-tables \
              -fno-tree-loop-distribute-patterns -ffunction-sections -fdata-sections
-FW_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,sdk/sim-h747.ld -Wl,--gc-sections \
+FW_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(H747)/sdk/sim-h747.ld -Wl,--gc-sections \
               -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,max-page-size=4096
-FW_SDK_SRCS := sdk/crt0.S sdk/hal.c sdk/hal_linux.c sdk/libc.c
+FW_SDK_SRCS := $(H747)/sdk/crt0.S $(H747)/sdk/hal.c $(H747)/sdk/hal_linux.c $(H747)/sdk/libc.c
 FW_CORE_SRCS := src/platform/error.c src/vring/vring.c src/vring/vring_device.c src/rsc/rsc.c \
                 src/rpmsg/rpmsg.c src/rpmsg/rpmsg_remote.c $(wildcard src/rpmsg/rpmsg_rsc.c)
 FW_COMMON_OBJS := $(patsubst %,$(BUILD)/fw/%.o,$(basename $(FW_SDK_SRCS) $(FW_CORE_SRCS)))
@@ -52,7 +52,7 @@ $(BUILD)/fw/%.o: %.c
 $(BUILD)/fw/%.o: %.S
 	@mkdir -p $(@D)
 	@echo "  AS-FW   $<"; $(CC) $(FW_CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/firmware/%-x86_64.elf: $(BUILD)/fw/firmware/%.o $(FW_COMMON_OBJS) sdk/sim-h747.ld
+$(BUILD)/firmware/%-x86_64.elf: $(BUILD)/fw/firmware/%.o $(FW_COMMON_OBJS) $(H747)/sdk/sim-h747.ld
 	@mkdir -p $(@D)
 	@echo "  LD-FW   $@"; $(CC) $(FW_CFLAGS) $(FW_LDFLAGS) $< $(FW_COMMON_OBJS) -lgcc -o $@
 

@@ -4,9 +4,9 @@
  * One API for both core types of the board, freestanding, linked at the
  * board's device addresses like MCU firmware:
  *   - Cortex-M4 (Thumb-2, arm-none-eabi): the real chip's image, run by the
- *     emulated core; sdk/cm4/ (vector table, start-up, HSEM/SysTick HAL,
- *     sdk/cm4/stm32h747-m4.ld).
- *   - native x86-64 (sdk/sim-h747.ld), the fast path for benchmarks:
+ *     emulated core; the SDK's cm4/ (vector table, start-up, HSEM/SysTick HAL,
+ *     cm4/stm32h747-m4.ld).
+ *   - native x86-64 (sim-h747.ld), the fast path for benchmarks:
  *
  *   flash   0x08100000  1 MiB    .text, .rodata, load image of .data
  *   sram    0x10000000  288 KiB  [.amp_trace] .resource_table .data .bss, stack at the top

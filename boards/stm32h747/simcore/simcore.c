@@ -1,7 +1,7 @@
 /*
  * amp-simcore - the simulated remote core of the sim-h747 board.
  *
- * Started by the host library (src/sim) with the board memory and the two
+ * Started by the host library (../sim) with the board memory and the two
  * doorbells at fixed descriptor numbers:
  *   3 doorbell host->core (eventfd, the firmware waits on it)
  *   4 doorbell core->host (eventfd, the firmware writes it)

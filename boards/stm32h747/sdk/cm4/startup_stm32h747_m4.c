@@ -4,7 +4,7 @@
  * The M4 boots from BOOT_CM4_ADD0 (0x08100000, flash bank 2, by default):
  * the core loads MSP from word 0 and jumps to word 1 (ARMv7-M B1.5.5).
  * Reset: VTOR to our table, .data from flash, .bss zeroed, the board set up
- * (sdk/cm4/hal_stm32h747.c), main(). The resource table is left alone: the
+ * (hal_stm32h747.c), main(). The resource table is left alone: the
  * host may have written into it before releasing the core.
  */
 #include "amp_fw.h"

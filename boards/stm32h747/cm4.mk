@@ -1,18 +1,18 @@
-# The emulated Cortex-M4 core of sim-h747 (sim/cm4, unicorn) and the M4
+# The emulated Cortex-M4 core of sim-h747 (simcore-cm4/, unicorn) and the M4
 # firmware SDK (sdk/cm4): firmware/*.c built for the real chip (Thumb-2,
 # arm-none-eabi) into build/firmware/<name>.elf. The native x86-64 builds
-# are build/firmware/<name>-x86_64.elf (mk/sim.mk).
+# are build/firmware/<name>-x86_64.elf (sim.mk).
 
 SIMCORE_CM4 := $(BUILD)/bin/amp-simcore-cm4
-CM4_CORE_SRCS := $(sort $(wildcard sim/cm4/*.c))
-$(SIMCORE_CM4): $(CM4_CORE_SRCS) sim/cm4/cm4.h sim/core_args.h
+CM4_CORE_SRCS := $(sort $(wildcard $(H747)/simcore-cm4/*.c))
+$(SIMCORE_CM4): $(CM4_CORE_SRCS) $(H747)/simcore-cm4/cm4.h $(H747)/core_args.h
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"; $(CC) $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIE -pie $(CM4_CORE_SRCS) \
 	    -o $@ -lunicorn -lpthread
 
 # ---- M4 firmware: the SDK is a makefile fragment usable outside this tree.
 AMP_ROOT := .
-include sdk/cm4/amp-m4.mk
+include $(H747)/sdk/cm4/amp-m4.mk
 
 CM4_FW_COMMON_OBJS := $(patsubst %,$(BUILD)/fw-cm4/%.o,$(basename $(AMP_M4_SRCS)))
 CM4_FIRMWARE_SRCS := $(sort $(wildcard firmware/*.c))
@@ -60,7 +60,7 @@ $(PY_TEST_FIRMWARE_CM4): $(BUILD)/fw-cm4/tests/python/firmware/ns_probe.o $(CM4_
 test-python: $(PY_TEST_FIRMWARE_CM4) $(BUILD)/python/amp-simcore-cm4 cm4
 
 .PHONY: test-python-native
-# (mk/python.mk and mk/sim.mk are read after this file: name the files here.)
+# (mk/python.mk and sim.mk are read after this file: name the files here.)
 CM4_NATIVE_TEST_FW := $(CM4_FIRMWARE_SRCS:firmware/%.c=$(BUILD)/firmware/%-x86_64.elf) \
     $(patsubst tests/python/firmware/%.c,$(BUILD)/tests/python/%.elf,$(wildcard tests/python/firmware/*.c))
 test-python-native: python $(CM4_NATIVE_TEST_FW)

@@ -1,7 +1,7 @@
 /*
  * The sim-h747 HAL for the native (x86-64) core: raw Linux system calls (no
  * libc) on the doorbell descriptors amp-simcore hands over. The common part
- * (trace, platform ops, rpmsg bring-up) is sdk/hal.c.
+ * (trace, platform ops, rpmsg bring-up) is hal.c.
  */
 #include "amp_fw.h"
 

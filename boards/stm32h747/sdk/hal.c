@@ -1,8 +1,8 @@
 /*
  * Firmware HAL for sim-h747, the part common to both core types: the trace
  * buffer, the remote role's platform ops and rpmsg bring-up. The doorbells
- * and the clock are per core type: sdk/hal_linux.c (native x86-64 core),
- * sdk/cm4/hal_stm32h747.c (Cortex-M4, the real chip and its emulation).
+ * and the clock are per core type: hal_linux.c (native x86-64 core),
+ * cm4/hal_stm32h747.c (Cortex-M4, the real chip and its emulation).
  * Static state is fine here: there is one firmware per core.
  */
 #include "amp_fw.h"
@@ -131,7 +131,7 @@ const struct amp_platform *amp_fw_platform(enum amp_fw_wait_mode mode)
 
 /* ---- Resource table and rpmsg bring-up ---- */
 
-/* Bounds of our own .resource_table section (sdk/sim-h747.ld). */
+/* Bounds of our own .resource_table section (sim-h747.ld). */
 extern char __rsc_table_start[], __rsc_table_end[];
 
 struct fw_table {

@@ -15,7 +15,7 @@
 #define SIM_REGIONS 3
 enum { SIM_FLASH = 0, SIM_SRAM = 1, SIM_SHARED = 2 };
 
-/* Descriptor numbers the core process receives (see sim/simcore/simcore.c). */
+/* Descriptor numbers the core process receives (see ../simcore/simcore.c). */
 #define SIM_FD_DOORBELL_TO_CORE 3
 #define SIM_FD_DOORBELL_TO_HOST 4
 #define SIM_FD_FLASH 5
