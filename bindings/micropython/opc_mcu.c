@@ -317,23 +317,14 @@ void opc_close(void)
 
 int opc_not_running_error(const char *what, struct opc_err *e)
 {
-    const char *msg;
     #if OMPY_REMOTE
-    msg = "host not ready";
+    return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "%s: host not ready", what);
     #else
-    switch (amp_rproc_state(board.rproc)) {
-    case AMP_RPROC_CRASHED:
-        msg = "remote core crashed";
-        break;
-    case AMP_RPROC_STOPPED:
-        msg = "remote core stopped";
-        break;
-    default:
-        msg = "remote core not running";
-        break;
-    }
+    enum amp_rproc_state st = amp_rproc_state(board.rproc);
+    return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "%s: remote core %s", what,
+                    st == AMP_RPROC_CRASHED ? "crashed"
+                    : st == AMP_RPROC_STOPPED ? "stopped" : "not running");
     #endif
-    return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "%s: %s", what, msg);
 }
 
 /* ---- Endpoints ---- */

@@ -270,19 +270,19 @@ static bool callback_failed(mp_obj_t exc)
     return false;
 }
 
-/* Called from opc_deliver (main thread, from the scheduler, no board lock). */
-static int on_message(void *owner, uint32_t src, const void *data, size_t len)
+/*
+ * Run fn(addr, b) for a delivery, b = `name` as a str or else `data`; the
+ * arguments are made inside the handler so that a MemoryError is printed
+ * like any other exception. -1: stop this round (KeyboardInterrupt, ...).
+ */
+static int run_callback(mp_obj_t fn, uint32_t addr, const char *name, mp_obj_t data)
 {
-    ompy_ept_obj_t *self = owner;
-    if (self->callback == mp_const_none)
-        return 0;
     int rc = 0;
-    data_view(self, data, len);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         release_sigint();   /* Ctrl-C may interrupt a long callback */
-        mp_call_function_2(self->callback, mp_obj_new_int_from_uint(src),
-                           MP_OBJ_FROM_PTR(&self->data));
+        mp_obj_t b = name ? mp_obj_new_str(name, strlen(name)) : data;
+        mp_call_function_2(fn, mp_obj_new_int_from_uint(addr), b);
         hold_sigint();
         nlr_pop();
     } else {
@@ -290,6 +290,17 @@ static int on_message(void *owner, uint32_t src, const void *data, size_t len)
         if (callback_failed(MP_OBJ_FROM_PTR(nlr.ret_val)))
             rc = -1;
     }
+    return rc;
+}
+
+/* Called from opc_deliver (main thread, from the scheduler, no board lock). */
+static int on_message(void *owner, uint32_t src, const void *data, size_t len)
+{
+    ompy_ept_obj_t *self = owner;
+    if (self->callback == mp_const_none)
+        return 0;
+    data_view(self, data, len);
+    int rc = run_callback(self->callback, src, NULL, MP_OBJ_FROM_PTR(&self->data));
     data_view(self, NULL, 0);   /* the message is gone after the call */
     return rc;
 }
@@ -299,20 +310,7 @@ static int on_service(uint32_t addr, const char *name)
     mp_obj_t fn = MP_STATE_PORT(ompy_ns_callback);
     if (fn == MP_OBJ_NULL || fn == mp_const_none)
         return 0;
-    int rc = 0;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        release_sigint();
-        mp_call_function_2(fn, mp_obj_new_int_from_uint(addr),
-                           mp_obj_new_str(name, strlen(name)));
-        hold_sigint();
-        nlr_pop();
-    } else {
-        hold_sigint();
-        if (callback_failed(MP_OBJ_FROM_PTR(nlr.ret_val)))
-            rc = -1;
-    }
-    return rc;
+    return run_callback(fn, addr, name, MP_OBJ_NULL);
 }
 
 #if !OMPY_MCU
