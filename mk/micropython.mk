@@ -51,7 +51,11 @@ MPY_MCU_OBJS += $(MPY_MCU_SRCS:%.c=$(BUILD)/mpy-m7/%.o)
 $(BUILD)/mpy-m7/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC-M7   $< (host role)"; $(ARM_CC) $(MPY_MCU_FLAGS) -mcpu=cortex-m7 -mthumb \
-	    -I$(H747)/m7 -I$(H747)/sdk/cm4/include -DOMPY_REMOTE=0 -MMD -MP -c $< -o $@
+	    -I$(H747)/m7 -I$(H747)/sdk/cm4/include -DOMPY_REMOTE=0 $(MPY_M7_CORE_DEFS) -MMD -MP -c $< -o $@
+# The loader and life cycle as the module's micropython.mk builds them for the M7
+# (ELF32 only, the board's table only); tests/c/test_elf_mcu.c runs that loader.
+MPY_M7_CORE_DEFS := -DAMP_ELF_64=0 -DAMP_RPROC_FW_VDEV=0 -DAMP_ELF_RSC=0
+MPY_MCU_OBJS += $(BUILD)/mpy-m7/src/remoteproc/remoteproc.o $(BUILD)/mpy-m7/src/remoteproc/elf.o
 endif
 .PHONY: micropython-mcu-check
 micropython-mcu-check: $(MPY_MCU_OBJS)

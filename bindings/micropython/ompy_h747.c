@@ -55,20 +55,20 @@ void ompy_h747_irq(void)
     amp_m7_hsem_irq(&m7);
 }
 
-int ompy_mcu_board_open(struct ompy_mcu_board *b, const struct amp_platform *wrapped, char *why,
+int ompy_mcu_board_open(struct ompy_mcu_board *b, struct ompy_mcu_platform *wrapped, char *why,
                         size_t len)
 {
     const struct amp_m7_config mc = { .time_ms = ompy_mcu_ticks_ms, .mpu_region = H747_MPU_REGION };
     int rc = amp_m7_init(&m7, &mc, H747_HSEM_PRIO);
     if (rc < 0) {
         if (why && len)
-            strncpy(why, "cannot set up the HSEM doorbells or the SRAM4 MPU region", len - 1);
+            strncpy(why, "HSEM or MPU set-up failed", len - 1);
         return rc;
     }
-    rpmsg_platform = wrapped;
+    rpmsg_platform = ompy_mcu_wrap(wrapped, amp_m7_platform(&m7));
     rproc_ops = amp_m7_rproc_ops;   /* its start/stop/state, our table */
     rproc_ops.host_table = host_table;
-    amp_rproc_init(&rproc, &rproc_ops, &m7, amp_m7_mem_map(&m7), wrapped, &dev);
+    amp_rproc_init(&rproc, &rproc_ops, &m7, amp_m7_mem_map(&m7), rpmsg_platform, &dev);
     /* Upstream's order: shared memory is set up at first use, before the M4
      * boots; the device is ready (endpoints announced) at the first start. */
     struct amp_rpmsg_config cfg;
@@ -77,7 +77,7 @@ int ompy_mcu_board_open(struct ompy_mcu_board *b, const struct amp_platform *wra
         rc = amp_rpmsg_init(&dev, &cfg);
     if (rc < 0) {
         if (why && len)
-            strncpy(why, "cannot lay out the rings in SRAM4", len - 1);
+            strncpy(why, "SRAM4 layout failed", len - 1);
         return rc;
     }
     amp_rpmsg_reset(&dev);
@@ -148,12 +148,12 @@ static const struct amp_platform_ops r_ops = {
 };
 static const struct amp_platform r_platform = { &r_ops, NULL };
 
-int ompy_mcu_board_open(struct ompy_mcu_board *b, const struct amp_platform *wrapped, char *why,
+int ompy_mcu_board_open(struct ompy_mcu_board *b, struct ompy_mcu_platform *wrapped, char *why,
                         size_t len)
 {
     (void)why;
     (void)len;
-    rpmsg_platform = wrapped;
+    rpmsg_platform = ompy_mcu_wrap(wrapped, &r_platform);
     HSEM_C2ICR = 1u << HSEM_TO_REMOTE;
     HSEM_C2IER |= 1u << HSEM_TO_REMOTE;
     b->dev = &dev;

@@ -30,14 +30,31 @@ struct ompy_mcu_board {
     const struct amp_platform *platform;  /* the board's own doorbell, wait and clock */
 };
 
+/* The platform the rpmsg device uses: the board's own ops with `wait`
+ * replaced by opc_mcu's interruptible wait (set by the caller). */
+struct ompy_mcu_platform {
+    struct amp_platform platform;
+    struct amp_platform_ops ops;
+    int (*wait)(void *ctx, int32_t timeout_ms);
+};
+
+/* Fill w->platform from the board's platform `raw` (a copy of its ops). */
+static inline const struct amp_platform *ompy_mcu_wrap(struct ompy_mcu_platform *w,
+                                                       const struct amp_platform *raw)
+{
+    w->ops = *raw->ops;
+    w->ops.wait = w->wait;
+    w->platform = (struct amp_platform){ &w->ops, raw->ctx };
+    return &w->platform;
+}
+
 /*
  * Board: set up doorbells and memory, the rpmsg device (host: laid out at
  * each start; remote: attached lazily, see ompy_mcu_remote_attach) and the
- * life cycle. `wrapped` is the platform the rpmsg device must use (the
- * board's ops with opc_mcu's interruptible wait). 0, or a negative amp
- * error with `why`.
+ * life cycle, with the board's platform wrapped into `wrapped` (above) for
+ * the rpmsg device. 0, or a negative amp error with `why`.
  */
-int ompy_mcu_board_open(struct ompy_mcu_board *b, const struct amp_platform *wrapped, char *why,
+int ompy_mcu_board_open(struct ompy_mcu_board *b, struct ompy_mcu_platform *wrapped, char *why,
                         size_t len);
 /* Remote role: try once to attach to the host's rings (never waits):
  * 0 once attached, -AMP_EAGAIN while the host has not set DRIVER_OK. */
@@ -52,7 +69,8 @@ void ompy_h747_irq(void);
 #define OMPY_H747_SRAM4_DA   AMP_H747_SRAM4_DA
 #define OMPY_H747_SRAM4_SIZE AMP_H747_SRAM4_SIZE
 
-/* Interpreter: read a firmware file from the VFS into memory, and free it. */
+/* Interpreter: read a firmware file from the VFS into memory (0, or -1 with
+ * every field of `e` set), and free it. */
 int ompy_mcu_read_file(const char *path, void **image, size_t *size, struct opc_err *e);
 void ompy_mcu_free_file(void *image, size_t size);
 /* Interpreter: its millisecond clock. */

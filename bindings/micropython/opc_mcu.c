@@ -15,19 +15,16 @@
 #include <string.h>
 
 #define EIO_ 5
-#define ENOENT_ 2
 #define EADDRINUSE_ 98
 #define EADDRNOTAVAIL_ 99
 #define ENOTCONN_ 107
 #define ETIMEDOUT_ 110
 #define EOPNOTSUPP_ 95
-#define ENODEV_ 19
 #define WAIT_SLICE_MS 10   /* a wait looks for Ctrl-C this often */
 
 struct opc_state opc;
 static struct ompy_mcu_board board;
-static struct amp_platform platform;        /* the board's, with our wait */
-static struct amp_platform_ops platform_ops;
+static struct ompy_mcu_platform platform;   /* the board's, with our wait */
 static bool polling;
 static bool stop_round;
 
@@ -41,7 +38,23 @@ static size_t name_len(const char *name)
     return n;
 }
 
-/* ---- Errors and argument rules (texts as the hosted layer's) ---- */
+/* ---- Errors and argument rules ----
+ * Texts are short (MicroPython's style); an OSError's errno names the
+ * core's error instead of a text (MicroPython prints "[Errno 19] ENODEV"). */
+
+/* The core's error as an errno (MicroPython's numbers, which are Linux's). */
+static int os_errno(int rc)
+{
+    static const uint8_t map[AMP_ERRNO_MAX] = {
+        [AMP_EINVAL] = 22, [AMP_ENOBUFS] = 105, [AMP_ETIMEDOUT] = 110, [AMP_EMSGSIZE] = 90,
+        [AMP_ENOTCONN] = 107, [AMP_EADDRINUSE] = 98, [AMP_EADDRNOTAVAIL] = 99, [AMP_ENOENT] = 2,
+        [AMP_EBADMSG] = 74, [AMP_ERANGE] = 34, [AMP_EAGAIN] = 11, [AMP_ENODEV] = 19,
+        [AMP_EBUSY] = 16, [AMP_ENOEXEC] = 8, [AMP_EIO] = 5, [AMP_ENOSPC] = 28,
+        [AMP_ENOTSUP] = 95,
+    };
+    unsigned n = (unsigned)-rc;
+    return n < AMP_ERRNO_MAX && map[n] ? map[n] : EIO_;
+}
 
 int opc_fail(struct opc_err *e, enum opc_exc kind, int err, const char *fmt, ...)
 {
@@ -64,10 +77,11 @@ static int pending(struct opc_err *e)
 int opc_check_name(const char *utf8, size_t len, char out[AMP_RPMSG_NAME_LEN], struct opc_err *e)
 {
     if (len > AMP_RPMSG_NAME_LEN - 1)
-        return opc_fail(e, OPC_EXC_VALUE, 0, "Endpoint name is %lu bytes long in UTF-8; an "
-                        "RPMsg name holds at most %d", (unsigned long)len, AMP_RPMSG_NAME_LEN - 1);
-    if (memchr(utf8, '\0', len))
-        return opc_fail(e, OPC_EXC_VALUE, 0, "Endpoint name must not contain NUL characters");
+        return opc_fail(e, OPC_EXC_VALUE, 0, "name is %u bytes; max %d", (unsigned)len,
+                        AMP_RPMSG_NAME_LEN - 1);
+    for (size_t i = 0; i < len; i++)
+        if (!utf8[i])
+            return opc_fail(e, OPC_EXC_VALUE, 0, "name has a NUL");
     memset(out, 0, AMP_RPMSG_NAME_LEN);
     memcpy(out, utf8, len);
     return 0;
@@ -76,8 +90,7 @@ int opc_check_name(const char *utf8, size_t len, char out[AMP_RPMSG_NAME_LEN], s
 int opc_check_addr(long long v, bool overflow, const char *what, uint32_t *out, struct opc_err *e)
 {
     if (overflow || v < -1 || v > (long long)AMP_RPMSG_ADDR_ANY)
-        return opc_fail(e, OPC_EXC_VALUE, 0, "%s must be an address from 0 to 0xFFFFFFFF, or -1 "
-                        "for ENDPOINT_ADDR_ANY", what);
+        return opc_fail(e, OPC_EXC_VALUE, 0, "%s must be 0..0xFFFFFFFF or -1", what);
     *out = v == -1 ? AMP_RPMSG_ADDR_ANY : (uint32_t)v;
     return 0;
 }
@@ -85,8 +98,7 @@ int opc_check_addr(long long v, bool overflow, const char *what, uint32_t *out, 
 int opc_check_timeout(long long v, bool overflow, int32_t *out, struct opc_err *e)
 {
     if (overflow || v < -1 || v > INT32_MAX)
-        return opc_fail(e, OPC_EXC_VALUE, 0, "timeout must be -1 (wait forever), 0 (try once) or "
-                        "a number of milliseconds");
+        return opc_fail(e, OPC_EXC_VALUE, 0, "timeout must be -1, 0 or ms");
     *out = (int32_t)v;
     return 0;
 }
@@ -94,8 +106,7 @@ int opc_check_timeout(long long v, bool overflow, int32_t *out, struct opc_err *
 int opc_check_entry(long long v, bool overflow, uint64_t *out, struct opc_err *e)
 {
     if (overflow || v < 0 || v > 0xFFFFFFFFLL)
-        return opc_fail(e, OPC_EXC_VALUE, 0, "RemoteProc entry address must be from 0 to "
-                        "0xFFFFFFFF");
+        return opc_fail(e, OPC_EXC_VALUE, 0, "entry must be 0..0xFFFFFFFF");
     *out = (uint64_t)v;
     return 0;
 }
@@ -250,37 +261,6 @@ static int mcu_wait(void *ctx, int32_t timeout_ms)
     }
 }
 
-static void mcu_notify(void *ctx, uint32_t id)
-{
-    (void)ctx;
-    board.platform->ops->notify(board.platform->ctx, id);
-}
-
-static uint32_t mcu_time_ms(void *ctx)
-{
-    (void)ctx;
-    return board.platform->ops->time_ms(board.platform->ctx);
-}
-
-static void mcu_flush(void *ctx, const void *a, size_t n)
-{
-    (void)ctx;
-    amp_cache_flush(board.platform, a, n);
-}
-
-static void mcu_invalidate(void *ctx, void *a, size_t n)
-{
-    (void)ctx;
-    amp_cache_invalidate(board.platform, a, n);
-}
-
-static void *mcu_da_to_va(void *ctx, uint64_t da, size_t len)
-{
-    (void)ctx;
-    const struct amp_platform *in = board.platform;
-    return in->ops->da_to_va ? in->ops->da_to_va(in->ctx, da, len) : NULL;
-}
-
 /* ---- The board: opened on first use ---- */
 
 int opc_init(const struct opc_ops *ops)
@@ -306,16 +286,13 @@ int opc_enter(struct opc_err *e)
     e->kind = OPC_OK;
     if (opc.phase == OPC_OPEN)
         return 0;
-    platform_ops = (struct amp_platform_ops){
-        .notify = mcu_notify, .wait = mcu_wait, .time_ms = mcu_time_ms,
-        .cache_flush = mcu_flush, .cache_invalidate = mcu_invalidate, .da_to_va = mcu_da_to_va,
-    };
-    platform = (struct amp_platform){ &platform_ops, NULL };
-    char why[120] = "";
+    platform.wait = mcu_wait;
+    char why[120];
+    why[0] = '\0';
     int rc = ompy_mcu_board_open(&board, &platform, why, sizeof why);
     if (rc < 0)
-        return opc_fail(e, OPC_EXC_OS, EIO_, "openamp: cannot set up the rpmsg device: %s",
-                        why[0] ? why : amp_strerror(rc));
+        return opc_fail(e, OPC_EXC_OS, os_errno(rc), "rpmsg set-up: %s",
+                        why[0] ? why : "failed");
     amp_rpmsg_set_ns_callback(board.dev, on_ns, NULL);
     opc.dev = board.dev;
     opc.rproc = board.rproc;
@@ -340,24 +317,14 @@ void opc_close(void)
 
 int opc_not_running_error(const char *what, struct opc_err *e)
 {
-    const char *msg;
     #if OMPY_REMOTE
-    msg = "the host has not set up the rings yet (or reset them); wait until is_ready()";
+    return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "%s: host not ready", what);
     #else
-    switch (amp_rproc_state(board.rproc)) {
-    case AMP_RPROC_CRASHED:
-        msg = "the remote core is gone. Start it again with RemoteProc.start()";
-        break;
-    case AMP_RPROC_STOPPED:
-        msg = "the remote core is stopped. Start it again with RemoteProc.start()";
-        break;
-    default:
-        msg = "the remote core is not running. Load and start it with "
-              "openamp.RemoteProc(...).start()";
-        break;
-    }
+    enum amp_rproc_state st = amp_rproc_state(board.rproc);
+    return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "%s: remote core %s", what,
+                    st == AMP_RPROC_CRASHED ? "crashed"
+                    : st == AMP_RPROC_STOPPED ? "stopped" : "not running");
     #endif
-    return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "%s: %s", what, msg);
 }
 
 /* ---- Endpoints ---- */
@@ -373,15 +340,12 @@ int opc_ept_create(struct opc_ept *ept, void *owner, const char *name, bool has_
     int rc = amp_rpmsg_create_ept(&ept->ept, board.dev, ept->name, src, dest, ept_rx, on_unbind,
                                   ept);
     if (rc == -AMP_EADDRINUSE)
-        return opc_fail(e, OPC_EXC_OS, EADDRINUSE_, "endpoint '%s': address %lu is already in "
-                        "use; choose another src or leave it ENDPOINT_ADDR_ANY", ept->name,
+        return opc_fail(e, OPC_EXC_OS, EADDRINUSE_, "'%s': address %lu in use", ept->name,
                         (unsigned long)src);
     if (rc == -AMP_EADDRNOTAVAIL)
-        return opc_fail(e, OPC_EXC_OS, EADDRNOTAVAIL_, "endpoint '%s': no free endpoint "
-                        "address left; deinit() some endpoints", ept->name);
+        return opc_fail(e, OPC_EXC_OS, EADDRNOTAVAIL_, "'%s': no free address", ept->name);
     if (rc < 0)
-        return opc_fail(e, OPC_EXC_OS, EIO_, "endpoint '%s': cannot create it: %s", ept->name,
-                        amp_strerror(rc));
+        return opc_fail(e, OPC_EXC_OS, os_errno(rc), "'%s': create failed", ept->name);
     /* The remote announced this name before we had an endpoint for it. */
     const struct opc_service *s = name[0] && dest == AMP_RPMSG_ADDR_ANY ? opc_service_find(name)
                                                                        : NULL;
@@ -441,13 +405,11 @@ int opc_ept_send(struct opc_ept *ept, const void *data, size_t len, uint32_t src
 {
     e->kind = OPC_OK;
     if (!opc_ept_usable(ept))
-        return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "endpoint '%s' was deinitialised; create a "
-                        "new Endpoint to talk again", ept->name);
+        return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "'%s' deinitialised", ept->name);
     uint32_t max = amp_rpmsg_max_payload(board.dev);
     if (len > max)
-        return opc_fail(e, OPC_EXC_VALUE, 0, "payload of %lu bytes exceeds the %lu-byte maximum "
-                        "of one RPMsg buffer; split it into smaller messages",
-                        (unsigned long)len, (unsigned long)max);
+        return opc_fail(e, OPC_EXC_VALUE, 0, "payload %lu > %lu bytes", (unsigned long)len,
+                        (unsigned long)max);
     #if !OMPY_REMOTE
     (void)amp_rproc_state(board.rproc);
     #endif
@@ -456,9 +418,7 @@ int opc_ept_send(struct opc_ept *ept, const void *data, size_t len, uint32_t src
     uint32_t s = src == AMP_RPMSG_ADDR_ANY ? ept->ept.addr : src;
     uint32_t d = dest == AMP_RPMSG_ADDR_ANY ? ept->ept.dest_addr : dest;
     if (d == AMP_RPMSG_ADDR_ANY)
-        return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "endpoint '%s' is not ready: it has no "
-                        "destination address yet. Wait until is_ready() is True, or pass dest=",
-                        ept->name);
+        return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "'%s' not ready: no dest", ept->name);
     int rc = amp_rpmsg_send_offchannel(&ept->ept, s, d, data, len, timeout_ms);
     if (rc >= 0)
         return rc;
@@ -466,18 +426,15 @@ int opc_ept_send(struct opc_ept *ept, const void *data, size_t len, uint32_t src
     case -AMP_EIO:
         return pending(e);
     case -AMP_ENOBUFS:
-        return opc_fail(e, OPC_EXC_OS, ETIMEDOUT_, "endpoint '%s': no free RPMsg buffer right "
-                        "now (timeout=0 tries once)", ept->name);
+        return opc_fail(e, OPC_EXC_OS, ETIMEDOUT_, "'%s': no free buffer", ept->name);
     case -AMP_ETIMEDOUT:
-        return opc_fail(e, OPC_EXC_OS, ETIMEDOUT_, "endpoint '%s': no free RPMsg buffer within "
-                        "%ld ms; the remote core is not consuming messages", ept->name,
+        return opc_fail(e, OPC_EXC_OS, ETIMEDOUT_, "'%s': no free buffer in %ld ms", ept->name,
                         (long)timeout_ms);
     case -AMP_ENODEV:
     case -AMP_ENOTCONN:
         return opc_not_running_error("send", e);
     default:
-        return opc_fail(e, OPC_EXC_OS, EIO_, "endpoint '%s': send failed: %s", ept->name,
-                        amp_strerror(rc));
+        return opc_fail(e, OPC_EXC_OS, os_errno(rc), "'%s': send failed", ept->name);
     }
 }
 
@@ -490,8 +447,7 @@ int opc_ept_recv(struct opc_ept *ept, void *buf, uint32_t *src, int32_t timeout_
     amp_deadline_start(&dl, p, timeout_ms);
     for (;;) {
         if (!opc_ept_usable(ept))
-            return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "endpoint '%s' was deinitialised",
-                            ept->name);
+            return opc_fail(e, OPC_EXC_OS, ENOTCONN_, "'%s' deinitialised", ept->name);
         poll_once();
         if (ept->held_count) {
             uint32_t at = ept->held_head;
@@ -507,8 +463,8 @@ int opc_ept_recv(struct opc_ept *ept, void *buf, uint32_t *src, int32_t timeout_
             return opc_not_running_error("recv", e);
         int32_t left = amp_deadline_left(&dl, p);
         if (left == 0)
-            return opc_fail(e, OPC_EXC_OS, ETIMEDOUT_, "endpoint '%s': no message within %ld ms",
-                            ept->name, (long)timeout_ms);
+            return opc_fail(e, OPC_EXC_OS, ETIMEDOUT_, "'%s': no message in %ld ms", ept->name,
+                            (long)timeout_ms);
         if (opc.ops->check_signals && opc.ops->check_signals() < 0)
             return pending(e);
         if (board.dev->ready)
@@ -522,21 +478,14 @@ int opc_ept_recv(struct opc_ept *ept, void *buf, uint32_t *src, int32_t timeout_
 
 static int rproc_error(int rc, const char *what, struct opc_err *e)
 {
-    switch (rc) {
-    case -AMP_ENOTSUP:
-        return opc_fail(e, OPC_EXC_OS, EOPNOTSUPP_, "%s: the STM32H747 gives the M7 no way to "
-                        "halt or reset the M4 alone (RM0399); reset the board to stop it", what);
-    case -AMP_EBUSY:
-        return opc_fail(e, OPC_EXC_RUNTIME, 0, "%s: the remote core is running", what);
-    case -AMP_ERANGE:
-    case -AMP_ENOEXEC:
-    case -AMP_EBADMSG:
-        return opc_fail(e, OPC_EXC_VALUE, 0, "%s: not a firmware image for the M4's memory: %s",
-                        what, amp_strerror(rc));
-    default:
-        return opc_fail(e, OPC_EXC_OS, rc == -AMP_ENOENT ? ENOENT_ : EIO_, "%s: %s", what,
-                        amp_strerror(rc));
-    }
+    if (rc == -AMP_ENOTSUP)
+        return opc_fail(e, OPC_EXC_OS, EOPNOTSUPP_, "%s: the M7 cannot halt the M4 (RM0399)",
+                        what);
+    if (rc == -AMP_EBUSY)
+        return opc_fail(e, OPC_EXC_RUNTIME, 0, "%s: remote core running", what);
+    if (rc == -AMP_ERANGE || rc == -AMP_ENOEXEC || rc == -AMP_EBADMSG)
+        return opc_fail(e, OPC_EXC_VALUE, 0, "%s: not for the M4's memory", what);
+    return opc_fail(e, OPC_EXC_OS, os_errno(rc), "%s failed", what);
 }
 
 int opc_rproc_load_file(const void *owner, const char *path, const char *display,
@@ -552,7 +501,7 @@ int opc_rproc_load_file(const void *owner, const char *path, const char *display
     ompy_mcu_free_file(image, size);   /* on every path: no leak */
     if (rc < 0)
         return opc_fail(e, rc == -AMP_EBUSY ? OPC_EXC_RUNTIME : OPC_EXC_VALUE, 0,
-                        "%s: %s", path, rc == -AMP_EBUSY ? "the remote core is running"
+                        "%s: %s", path, rc == -AMP_EBUSY ? "remote core running"
                                                          : amp_elf_problem_str(err.problem));
     opc.rproc_owner = owner;
     return 0;
@@ -562,7 +511,7 @@ int opc_rproc_load_entry(const void *owner, uint64_t entry, struct opc_err *e)
 {
     int rc = amp_rproc_set_entry(board.rproc, entry);
     if (rc < 0)
-        return rproc_error(rc, "RemoteProc entry", e);
+        return rproc_error(rc, "entry", e);
     opc.rproc_owner = owner;
     return 0;
 }
@@ -578,12 +527,12 @@ int opc_rproc_start(const void *owner, int (*reload)(const void *owner, struct o
     e->kind = OPC_OK;
     enum amp_rproc_state st = amp_rproc_state(board.rproc);
     if (st == AMP_RPROC_RUNNING)
-        return opc_fail(e, OPC_EXC_RUNTIME, 0, "the remote core is already running");
+        return opc_fail(e, OPC_EXC_RUNTIME, 0, "remote core running");
     if ((opc.rproc_owner != owner || st == AMP_RPROC_OFFLINE) && reload(owner, e) < 0)
         return -1;
     opc.nservices = 0;
     int rc = amp_rproc_start(board.rproc);
-    return rc < 0 ? rproc_error(rc, "cannot start the remote core", e) : 0;
+    return rc < 0 ? rproc_error(rc, "start()", e) : 0;
 }
 
 int opc_rproc_stop(const void *owner, struct opc_err *e)

@@ -17,6 +17,24 @@
  */
 #include "amp/remoteproc.h"
 
+/* AMP_ELF_64=0: ELF32 only, for a host whose remote cores are all 32-bit
+ * (the STM32H747's M7 loading the M4); an ELF64 image is then BAD_CLASS. */
+#ifndef AMP_ELF_64
+#define AMP_ELF_64 1
+#endif
+/* AMP_ELF_RSC=0: no section headers read, hence no .resource_table looked
+ * for (info->rsc_size 0), for a host that never uses a firmware's table. */
+#ifndef AMP_ELF_RSC
+#define AMP_ELF_RSC 1
+#endif
+/* File offsets, sizes and addresses as read: every ELF32 field fits 32 bits,
+ * and 32-bit arithmetic is half the code on a 32-bit core. */
+#if AMP_ELF_64
+typedef uint64_t elf_word;
+#else
+typedef uint32_t elf_word;
+#endif
+
 /* ---- ELF wire structs: only what the loader reads. ---- */
 #define ELF_NIDENT     16
 #define ELF_CLASS_OFF  4
@@ -34,7 +52,9 @@
 #define ELF_PN_XNUM    0xffffu  /* "real count elsewhere": extended numbering */
 
 static const uint8_t elf_magic[4] = { 0x7f, 'E', 'L', 'F' };
+#if AMP_ELF_RSC
 static const char rsc_section_name[] = ".resource_table";
+#endif
 
 struct elf32_ehdr {
     uint8_t e_ident[ELF_NIDENT];
@@ -138,27 +158,27 @@ _Static_assert(offsetof(struct elf64_shdr, sh_offset) == 24, "ELF64 sh_offset at
 struct elf_file {
     const uint8_t *image;
     size_t size;
-    bool is_64;
+    bool is_64;   /* always false with AMP_ELF_64=0 */
     uint16_t type, machine;
     uint32_t version;
-    uint64_t entry, phoff, shoff;
+    elf_word entry, phoff, shoff;
     uint16_t phentsize, phnum, shentsize, shnum, shstrndx;
     /* The section-name string table, once checked (names are NUL-terminated
      * iff they start at or before the last NUL in it). */
     const uint8_t *strtab;
-    uint64_t strtab_size;
+    elf_word strtab_size;
     bool has_names;
-    uint64_t strtab_last_nul;
+    elf_word strtab_last_nul;
 };
 
 struct elf_seg {
     uint32_t type;
-    uint64_t offset, paddr, filesz, memsz;
+    elf_word offset, paddr, filesz, memsz;
 };
 
 struct elf_sec {
     uint32_t name, type;
-    uint64_t addr, offset, size;
+    elf_word addr, offset, size;
 };
 
 /* ---- Reporting. ---- */
@@ -166,21 +186,21 @@ struct elf_sec {
 static const char *const problem_text[AMP_ELF_PROBLEM_COUNT] = {
     [AMP_ELF_OK] = "no problem",
     [AMP_ELF_EMPTY] = "file is empty",
-    [AMP_ELF_TRUNCATED] = "file is shorter than an ELF header",
+    [AMP_ELF_TRUNCATED] = "file too short for an ELF header",
     [AMP_ELF_BAD_MAGIC] = "not an ELF file",
-    [AMP_ELF_BAD_CLASS] = "neither ELF32 nor ELF64",
+    [AMP_ELF_BAD_CLASS] = AMP_ELF_64 ? "neither ELF32 nor ELF64" : "not an ELF32 file",
     [AMP_ELF_BAD_ENDIAN] = "not a little-endian ELF file",
     [AMP_ELF_BAD_MACHINE] = "built for another processor",
     [AMP_ELF_BAD_TYPE] = "not an executable (ET_EXEC)",
     [AMP_ELF_BAD_VERSION] = "unknown ELF version",
-    [AMP_ELF_BAD_PHDRS] = "program header table is malformed or outside the file",
-    [AMP_ELF_BAD_SHDRS] = "section header table is malformed or outside the file",
-    [AMP_ELF_SEG_FILE_RANGE] = "segment's file bytes lie outside the file or exceed its memory size",
+    [AMP_ELF_BAD_PHDRS] = "bad program header table",
+    [AMP_ELF_BAD_SHDRS] = "bad section header table",
+    [AMP_ELF_SEG_FILE_RANGE] = "segment's file bytes out of range",
     [AMP_ELF_SEG_OUTSIDE_MAP] = "segment lies outside the board memory map",
     [AMP_ELF_SEG_OVERLAP] = "segment overlaps another segment",
     [AMP_ELF_NO_SEGMENTS] = "no loadable segments",
     [AMP_ELF_BAD_RSC_TABLE] = "resource table is invalid or not loaded",
-    [AMP_ELF_ENTRY_OUTSIDE] = "entry point is not inside a loaded executable segment",
+    [AMP_ELF_ENTRY_OUTSIDE] = "entry point outside the executable segments",
 };
 
 const char *amp_elf_problem_str(enum amp_elf_problem problem)
@@ -223,13 +243,13 @@ static int fail(struct amp_elf_error *err, enum amp_elf_problem problem, int seg
 /* ---- Bounds. ---- */
 
 /* [off, off+len) inside a buffer of `size` bytes, written so nothing can wrap. */
-static bool range_in(uint64_t off, uint64_t len, uint64_t size)
+static bool range_in(elf_word off, elf_word len, elf_word size)
 {
     return off <= size && len <= size - off;
 }
 
 /* Do [a, a+alen) and [b, b+blen) share a byte? Non-empty ranges; no sums. */
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+static bool ranges_overlap(elf_word a, elf_word alen, elf_word b, elf_word blen)
 {
     return a <= b ? b - a < alen : a - b < blen;
 }
@@ -248,14 +268,15 @@ static enum amp_elf_problem read_header(struct elf_file *f, uint16_t machine)
         return AMP_ELF_BAD_MAGIC;
     if (f->size < ELF_NIDENT)
         return AMP_ELF_TRUNCATED;
-    if (id[ELF_CLASS_OFF] != ELF_CLASS32 && id[ELF_CLASS_OFF] != ELF_CLASS64)
+    if (id[ELF_CLASS_OFF] != ELF_CLASS32 && (!AMP_ELF_64 || id[ELF_CLASS_OFF] != ELF_CLASS64))
         return AMP_ELF_BAD_CLASS;
     if (id[ELF_DATA_OFF] != ELF_DATA_LSB)
         return AMP_ELF_BAD_ENDIAN;
     if (id[ELF_VERSION_OFF] != ELF_VERSION_CURRENT)
         return AMP_ELF_BAD_VERSION;
 
-    f->is_64 = id[ELF_CLASS_OFF] == ELF_CLASS64;
+    f->is_64 = AMP_ELF_64 && id[ELF_CLASS_OFF] == ELF_CLASS64;
+#if AMP_ELF_64
     if (f->is_64) {
         struct elf64_ehdr h;
         if (f->size < sizeof(h))
@@ -272,7 +293,9 @@ static enum amp_elf_problem read_header(struct elf_file *f, uint16_t machine)
         f->shentsize = amp_le16(h.e_shentsize);
         f->shnum = amp_le16(h.e_shnum);
         f->shstrndx = amp_le16(h.e_shstrndx);
-    } else {
+    } else
+#endif
+    {
         struct elf32_ehdr h;
         if (f->size < sizeof(h))
             return AMP_ELF_TRUNCATED;
@@ -303,6 +326,7 @@ static void read_seg(const struct elf_file *f, unsigned index, struct elf_seg *s
 {
     const uint8_t *p = f->image + (size_t)f->phoff + (size_t)index * f->phentsize;
 
+#if AMP_ELF_64
     if (f->is_64) {
         struct elf64_phdr ph;
         __builtin_memcpy(&ph, p, sizeof(ph));
@@ -311,7 +335,9 @@ static void read_seg(const struct elf_file *f, unsigned index, struct elf_seg *s
         seg->paddr = amp_le64(ph.p_paddr);
         seg->filesz = amp_le64(ph.p_filesz);
         seg->memsz = amp_le64(ph.p_memsz);
-    } else {
+    } else
+#endif
+    {
         struct elf32_phdr ph;
         __builtin_memcpy(&ph, p, sizeof(ph));
         seg->type = amp_le32(ph.p_type);
@@ -322,10 +348,12 @@ static void read_seg(const struct elf_file *f, unsigned index, struct elf_seg *s
     }
 }
 
+#if AMP_ELF_RSC
 static void read_sec(const struct elf_file *f, unsigned index, struct elf_sec *sec)
 {
     const uint8_t *p = f->image + (size_t)f->shoff + (size_t)index * f->shentsize;
 
+#if AMP_ELF_64
     if (f->is_64) {
         struct elf64_shdr sh;
         __builtin_memcpy(&sh, p, sizeof(sh));
@@ -334,7 +362,9 @@ static void read_sec(const struct elf_file *f, unsigned index, struct elf_sec *s
         sec->addr = amp_le64(sh.sh_addr);
         sec->offset = amp_le64(sh.sh_offset);
         sec->size = amp_le64(sh.sh_size);
-    } else {
+    } else
+#endif
+    {
         struct elf32_shdr sh;
         __builtin_memcpy(&sh, p, sizeof(sh));
         sec->name = amp_le32(sh.sh_name);
@@ -344,6 +374,7 @@ static void read_sec(const struct elf_file *f, unsigned index, struct elf_sec *s
         sec->size = amp_le32(sh.sh_size);
     }
 }
+#endif
 
 /* A segment the loader places: PT_LOAD with memory to fill. */
 static bool is_loaded(const struct elf_seg *seg)
@@ -351,36 +382,41 @@ static bool is_loaded(const struct elf_seg *seg)
     return seg->type == ELF_PT_LOAD && seg->memsz > 0;
 }
 
+#if AMP_ELF_RSC
 /* Sections whose bytes live in the file (NOBITS and the null entry have none). */
 static bool has_file_bytes(const struct elf_sec *sec)
 {
     return sec->type != ELF_SHT_NULL && sec->type != ELF_SHT_NOBITS;
 }
+#endif
 
 /* ---- Pass 1: checks. ---- */
 
 static enum amp_elf_problem check_phdr_table(const struct elf_file *f)
 {
-    size_t entsize = f->is_64 ? sizeof(struct elf64_phdr) : sizeof(struct elf32_phdr);
+    size_t entsize =
+        AMP_ELF_64 && f->is_64 ? sizeof(struct elf64_phdr) : sizeof(struct elf32_phdr);
 
     if (f->phnum == 0)
         return AMP_ELF_NO_SEGMENTS;
     /* The cap bounds the all-pairs overlap check; firmware has a handful. */
     if (f->phnum == ELF_PN_XNUM || f->phnum > AMP_ELF_MAX_PHDRS || f->phentsize < entsize)
         return AMP_ELF_BAD_PHDRS;
-    if (!range_in(f->phoff, (uint64_t)f->phnum * f->phentsize, f->size))
+    if (!range_in(f->phoff, (elf_word)f->phnum * f->phentsize, f->size))
         return AMP_ELF_BAD_PHDRS;
     return AMP_ELF_OK;
 }
 
+#if AMP_ELF_RSC
 /* Check the section header table, every section's file range, and every name. */
 static enum amp_elf_problem check_shdr_table(struct elf_file *f)
 {
-    size_t entsize = f->is_64 ? sizeof(struct elf64_shdr) : sizeof(struct elf32_shdr);
+    size_t entsize =
+        AMP_ELF_64 && f->is_64 ? sizeof(struct elf64_shdr) : sizeof(struct elf32_shdr);
 
     if (f->shnum == 0)
         return AMP_ELF_OK;  /* no sections, hence no resource table */
-    if (f->shentsize < entsize || !range_in(f->shoff, (uint64_t)f->shnum * f->shentsize, f->size))
+    if (f->shentsize < entsize || !range_in(f->shoff, (elf_word)f->shnum * f->shentsize, f->size))
         return AMP_ELF_BAD_SHDRS;
 
     for (unsigned i = 0; i < f->shnum; i++) {
@@ -401,8 +437,8 @@ static enum amp_elf_problem check_shdr_table(struct elf_file *f)
     f->strtab = f->image + (size_t)strsec.offset;
     f->strtab_size = strsec.size;
     /* One scan finds the last NUL; then each name's check is O(1). */
-    uint64_t last_nul = strsec.size;
-    for (uint64_t i = strsec.size; i-- > 0;) {
+    elf_word last_nul = strsec.size;
+    for (elf_word i = strsec.size; i-- > 0;) {
         if (f->strtab[i] == 0) {
             last_nul = i;
             break;
@@ -421,6 +457,7 @@ static enum amp_elf_problem check_shdr_table(struct elf_file *f)
     }
     return AMP_ELF_OK;
 }
+#endif
 
 /* Check every segment: file range, size, place in the map, overlap with the others. */
 static int check_segments(const struct elf_file *f, const struct amp_mem_map *map,
@@ -475,6 +512,7 @@ static int check_entry(const struct elf_file *f, const struct amp_mem_map *map,
     return fail(err, AMP_ELF_ENTRY_OUTSIDE, -1, f->entry, 0);
 }
 
+#if AMP_ELF_RSC
 static bool section_named(const struct elf_file *f, const struct elf_sec *sec, const char *name,
                           size_t name_size)
 {
@@ -507,7 +545,7 @@ static int check_rsc_table(const struct elf_file *f, const struct amp_mem_map *m
             if (!is_loaded(&seg) || sec.offset < seg.offset ||
                 !range_in(sec.offset - seg.offset, sec.size, seg.filesz))
                 continue;
-            uint64_t da = seg.paddr + (sec.offset - seg.offset);
+            uint64_t da = (uint64_t)seg.paddr + (sec.offset - seg.offset);
             void *va = amp_mem_da_to_va(map, da, sec.size);
             /* The host reads and writes the loaded copy through struct pointers. */
             if (!va || ((uintptr_t)va & 3u) != 0 ||
@@ -522,6 +560,7 @@ static int check_rsc_table(const struct elf_file *f, const struct amp_mem_map *m
     }
     return 0;  /* no table: the board's host-built one will be used */
 }
+#endif
 
 /* ---- Pass 2: copy. ---- */
 
@@ -558,16 +597,20 @@ int amp_elf_load(const void *image, size_t size, const struct amp_mem_map *map,
     problem = read_header(&f, machine);
     if (problem == AMP_ELF_OK)
         problem = check_phdr_table(&f);
+#if AMP_ELF_RSC
     if (problem == AMP_ELF_OK)
         problem = check_shdr_table(&f);
+#endif
     if (problem != AMP_ELF_OK)
         return fail(err, problem, -1, 0, 0);
 
     ret = check_segments(&f, map, &found.segments, err);
     if (ret == 0)
         ret = check_entry(&f, map, err);
+#if AMP_ELF_RSC
     if (ret == 0)
         ret = check_rsc_table(&f, map, &found, err);
+#endif
     if (ret < 0)
         return ret;
 

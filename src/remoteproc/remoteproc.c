@@ -11,6 +11,13 @@
  */
 #include "amp/remoteproc.h"
 
+/* AMP_RPROC_FW_VDEV=0: the board's own table only (MicroPython's model, as
+ * upstream's module on the STM32H747): a firmware's .resource_table, if
+ * the loader reports one, is not used (neither its vdev nor its trace). */
+#ifndef AMP_RPROC_FW_VDEV
+#define AMP_RPROC_FW_VDEV 1
+#endif
+
 /* Buffers start on their own cache line, apart from the vring tails. */
 #define RPROC_POOL_ALIGN 64u
 #define RPROC_VRING_NUM_MAX 32768u
@@ -30,6 +37,7 @@ const char *amp_rproc_state_str(enum amp_rproc_state state)
     return state_text[state];
 }
 
+#if AMP_RPROC_FW_VDEV
 static bool is_pow2(uint64_t v)
 {
     return v != 0 && (v & (v - 1)) == 0;
@@ -45,6 +53,7 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
     return a <= b ? b - a < alen : a - b < blen;
 }
+#endif
 
 static void forget_image(struct amp_rproc *rp)
 {
@@ -117,7 +126,7 @@ int amp_rproc_load(struct amp_rproc *rp, const void *image, size_t size, uint16_
 
     forget_image(rp);
     rp->entry = info.entry;
-    if (info.rsc_size) {
+    if (AMP_RPROC_FW_VDEV && info.rsc_size) {
         /* The loader validated these very bytes; this only fills rp->rsc. */
         ret = amp_rsc_parse(&rp->rsc, info.rsc_va, (size_t)info.rsc_size);
         if (ret < 0) {
@@ -152,6 +161,7 @@ int amp_rproc_set_entry(struct amp_rproc *rp, uint64_t entry)
     return 0;
 }
 
+#if AMP_RPROC_FW_VDEV
 /* The trace buffer the firmware's table names, if this side can reach it. */
 static void find_trace(struct amp_rproc *rp)
 {
@@ -294,6 +304,7 @@ static int prepare_embedded(struct amp_rproc *rp, struct amp_rpmsg_config *cfg, 
     *have_cfg = vdev != NULL;
     return vdev ? plan_vdev(rp, vdev, cfg) : 0;
 }
+#endif
 
 /* MicroPython model: the board writes its table at its fixed address. */
 static int prepare_host_table(struct amp_rproc *rp, struct amp_rpmsg_config *cfg,
@@ -330,8 +341,10 @@ int amp_rproc_start(struct amp_rproc *rp)
          * will: touch nothing of it. The trace is only read. */
         rp->trace = NULL;
         rp->trace_len = 0;
+#if AMP_RPROC_FW_VDEV
         if (rp->has_rsc && amp_rsc_parse(&rp->rsc, rp->rsc.hdr, rp->rsc.size) == 0)
             find_trace(rp);
+#endif
         ret = rp->ops->start(rp->ctx, rp->entry);
         if (ret < 0)
             return ret;
@@ -342,8 +355,12 @@ int amp_rproc_start(struct amp_rproc *rp)
     __builtin_memset(&cfg, 0, sizeof(cfg));
     cfg.role = AMP_RPMSG_HOST;
     cfg.platform = rp->platform;
+#if AMP_RPROC_FW_VDEV
     ret = rp->has_rsc ? prepare_embedded(rp, &cfg, &have_cfg)
                       : prepare_host_table(rp, &cfg, &have_cfg);
+#else
+    ret = prepare_host_table(rp, &cfg, &have_cfg);
+#endif
     if (ret < 0)
         return ret;
 

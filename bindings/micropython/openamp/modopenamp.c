@@ -123,7 +123,9 @@ static void release_sigint(void)
         ompy_port_hold_sigint(false);   /* a held Ctrl-C is raised here */
 }
 
-/* ---- Errors ---- */
+/* ---- Errors ----
+ * Texts are short, in MicroPython's style, and each MP_ERROR_TEXT is one
+ * literal on one line: MicroPython's ROM-text compression skips split ones. */
 
 static MP_NORETURN void raise_exc(const struct opc_err *e)
 {
@@ -132,13 +134,15 @@ static MP_NORETURN void raise_exc(const struct opc_err *e)
         mp_handle_pending(true);   /* KeyboardInterrupt, or what a callback raised */
         mp_raise_OSError(MP_EINTR);
     case OPC_EXC_VALUE:
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), e->msg);
     case OPC_EXC_TYPE:
-        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s"), e->msg);
     case OPC_EXC_RUNTIME:
-        mp_raise_msg_varg(&mp_type_RuntimeError, MP_ERROR_TEXT("%s"), e->msg);
-    case OPC_EXC_NOMEM:
-        mp_raise_msg_varg(&mp_type_MemoryError, MP_ERROR_TEXT("%s"), e->msg);
+    case OPC_EXC_NOMEM: {
+        static const mp_obj_type_t *const types[] = {
+            [OPC_EXC_VALUE] = &mp_type_ValueError, [OPC_EXC_TYPE] = &mp_type_TypeError,
+            [OPC_EXC_RUNTIME] = &mp_type_RuntimeError, [OPC_EXC_NOMEM] = &mp_type_MemoryError,
+        };
+        mp_raise_msg_varg(types[e->kind], MP_ERROR_TEXT("%s"), e->msg);
+    }
     default: {
         /* OSError(errno, text): prints "[Errno 110] ETIMEDOUT: text" and
          * e.errno is the number, like MicroPython's own OSErrors. */
@@ -151,10 +155,19 @@ static MP_NORETURN void raise_exc(const struct opc_err *e)
     }
 }
 
+/* An error report for one opc_* call. On a microcontroller, opc_mcu.c sets
+ * every field a failure reads (opc_fail, pending), so only the kind is
+ * cleared, not 400 bytes per call; the hosted layer gets it zeroed. */
+#if OMPY_MCU
+#define OMPY_ERR(e) struct opc_err e; e.kind = OPC_OK
+#else
+#define OMPY_ERR(e) struct opc_err e = { 0 }
+#endif
+
 /* Take the board (opened on first use), with SIGINT held until ompy_leave(). */
 static void ompy_enter(void)
 {
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     first_use();
     hold_sigint();
     if (opc_enter(&e) < 0) {
@@ -177,27 +190,31 @@ static MP_NORETURN void leave_raise(const struct opc_err *e)
 }
 
 /* An int argument for the shared checks: its value, or overflow. */
-static long long get_int(mp_obj_t obj, const char *what, const char *kind, bool *overflow)
+static long long get_int(mp_obj_t obj, const char *what, bool *overflow)
 {
     *overflow = false;
     if (!mp_obj_is_int(obj))
-        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int %s, not %s"),
-                          what, kind, mp_obj_get_type_str(obj));
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int, not %s"), what,
+                          mp_obj_get_type_str(obj));
     if (mp_obj_is_small_int(obj))
         return MP_OBJ_SMALL_INT_VALUE(obj);
     /* A big int: fine up to 32 bits on a 32-bit port (0xFFFFFFFF does not
      * fit a small int there); out of every range on a 64-bit one. */
-    if (sizeof(mp_uint_t) == 4 && mp_obj_int_sign(obj) > 0)
-        return (long long)mp_obj_int_get_uint_checked(obj);
+    if (sizeof(mp_uint_t) == 4 && mp_obj_int_sign(obj) > 0) {
+        /* Its low 32 bits, if that is all of it (mpz helpers the port links). */
+        mp_uint_t v = (mp_uint_t)mp_obj_int_get_truncated(obj);
+        if (mp_obj_equal(obj, mp_obj_new_int_from_uint(v)))
+            return (long long)v;
+    }
     *overflow = true;
     return 0;
 }
 
 static uint32_t get_addr(mp_obj_t obj, const char *what)
 {
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     bool overflow;
-    long long v = get_int(obj, what, "address", &overflow);
+    long long v = get_int(obj, what, &overflow);
     uint32_t out;
     if (opc_check_addr(v, overflow, what, &out, &e) < 0)
         raise_exc(&e);
@@ -206,9 +223,9 @@ static uint32_t get_addr(mp_obj_t obj, const char *what)
 
 static int32_t get_timeout(mp_obj_t obj)
 {
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     bool overflow;
-    long long v = get_int(obj, "timeout", "of milliseconds", &overflow);
+    long long v = get_int(obj, "timeout", &overflow);
     int32_t out;
     if (opc_check_timeout(v, overflow, &out, &e) < 0)
         raise_exc(&e);
@@ -253,19 +270,19 @@ static bool callback_failed(mp_obj_t exc)
     return false;
 }
 
-/* Called from opc_deliver (main thread, from the scheduler, no board lock). */
-static int on_message(void *owner, uint32_t src, const void *data, size_t len)
+/*
+ * Run fn(addr, b) for a delivery, b = `name` as a str or else `data`; the
+ * arguments are made inside the handler so that a MemoryError is printed
+ * like any other exception. -1: stop this round (KeyboardInterrupt, ...).
+ */
+static int run_callback(mp_obj_t fn, uint32_t addr, const char *name, mp_obj_t data)
 {
-    ompy_ept_obj_t *self = owner;
-    if (self->callback == mp_const_none)
-        return 0;
     int rc = 0;
-    data_view(self, data, len);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         release_sigint();   /* Ctrl-C may interrupt a long callback */
-        mp_call_function_2(self->callback, mp_obj_new_int_from_uint(src),
-                           MP_OBJ_FROM_PTR(&self->data));
+        mp_obj_t b = name ? mp_obj_new_str(name, strlen(name)) : data;
+        mp_call_function_2(fn, mp_obj_new_int_from_uint(addr), b);
         hold_sigint();
         nlr_pop();
     } else {
@@ -273,6 +290,17 @@ static int on_message(void *owner, uint32_t src, const void *data, size_t len)
         if (callback_failed(MP_OBJ_FROM_PTR(nlr.ret_val)))
             rc = -1;
     }
+    return rc;
+}
+
+/* Called from opc_deliver (main thread, from the scheduler, no board lock). */
+static int on_message(void *owner, uint32_t src, const void *data, size_t len)
+{
+    ompy_ept_obj_t *self = owner;
+    if (self->callback == mp_const_none)
+        return 0;
+    data_view(self, data, len);
+    int rc = run_callback(self->callback, src, NULL, MP_OBJ_FROM_PTR(&self->data));
     data_view(self, NULL, 0);   /* the message is gone after the call */
     return rc;
 }
@@ -282,20 +310,7 @@ static int on_service(uint32_t addr, const char *name)
     mp_obj_t fn = MP_STATE_PORT(ompy_ns_callback);
     if (fn == MP_OBJ_NULL || fn == mp_const_none)
         return 0;
-    int rc = 0;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        release_sigint();
-        mp_call_function_2(fn, mp_obj_new_int_from_uint(addr),
-                           mp_obj_new_str(name, strlen(name)));
-        hold_sigint();
-        nlr_pop();
-    } else {
-        hold_sigint();
-        if (callback_failed(MP_OBJ_FROM_PTR(nlr.ret_val)))
-            rc = -1;
-    }
-    return rc;
+    return run_callback(fn, addr, name, MP_OBJ_NULL);
 }
 
 #if !OMPY_MCU
@@ -381,6 +396,7 @@ static bool schedule(void)
 }
 #endif
 
+#if !OMPY_MCU
 static bool is_main_thread(void)
 {
     #if MICROPY_PY_THREAD
@@ -389,6 +405,7 @@ static bool is_main_thread(void)
     return true;
     #endif
 }
+#endif
 
 static int check_signals(void)
 {
@@ -397,6 +414,7 @@ static int check_signals(void)
     return MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL ? -1 : 0;
 }
 
+#if !OMPY_MCU
 static void warn(const char *msg)
 {
     mp_printf(MICROPY_ERROR_PRINTER, "openamp: %s\n", msg);
@@ -406,18 +424,21 @@ static void no_ref(void *owner)
 {
     (void)owner;   /* the GC scans the C stack: an owner in a callback stays alive */
 }
+#endif
 
 static const struct opc_ops ompy_ops = {
     .release_interp = NULL,    /* no GIL on the unix port */
     .acquire_interp = NULL,
-    .is_main_thread = is_main_thread,
     .check_signals = check_signals,
     .schedule = schedule,
     .on_message = on_message,
     .on_service = on_service,
+    #if !OMPY_MCU              /* opc_mcu.c has no threads and nothing to warn about */
+    .is_main_thread = is_main_thread,
     .warn = warn,
     .ref = no_ref,
     .unref = no_ref,
+    #endif
 };
 
 static mp_obj_t endpoint_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
@@ -433,7 +454,7 @@ static mp_obj_t endpoint_make_new(const mp_obj_type_t *type, size_t n_args, size
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args,
                               args);
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     mp_obj_t name = args[ARG_name].u_obj;
     if (!mp_obj_is_str(name))
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("Endpoint name must be a str, not %s"),
@@ -445,9 +466,7 @@ static mp_obj_t endpoint_make_new(const mp_obj_type_t *type, size_t n_args, size
         raise_exc(&e);
     mp_obj_t callback = args[ARG_callback].u_obj;
     if (callback != mp_const_none && !mp_obj_is_callable(callback))
-        mp_raise_msg_varg(&mp_type_TypeError,
-                          MP_ERROR_TEXT("Endpoint callback must be callable as callback(src, "
-                                        "data), or None; got %s"),
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("callback must be callable or None, not %s"),
                           mp_obj_get_type_str(callback));
     uint32_t src = AMP_RPMSG_ADDR_ANY, dest = AMP_RPMSG_ADDR_ANY;
     if (args[ARG_src].u_obj != mp_const_none)
@@ -475,7 +494,7 @@ static mp_obj_t endpoint_deinit(mp_obj_t self_in)
 {
     ompy_ept_obj_t *self = get_ept(self_in);
     if (opc_is_open() && opc_ept_usable(&self->core)) {
-        struct opc_err e = { 0 };
+        OMPY_ERR(e);
         ompy_enter();
         if (opc_ept_deinit(&self->core, &e) < 0)
             leave_raise(&e);
@@ -491,7 +510,7 @@ static mp_obj_t endpoint_del(mp_obj_t self_in)
 {
     ompy_ept_obj_t *self = get_ept(self_in);
     if (opc_is_open() && opc_ept_usable(&self->core)) {
-        struct opc_err e = { 0 };
+        OMPY_ERR(e);
         hold_sigint();
         if (opc_enter(&e) == 0) {
             (void)opc_ept_deinit(&self->core, &e);
@@ -528,10 +547,9 @@ static mp_obj_t endpoint_send(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
     mp_buffer_info_t buf;
     mp_obj_t data = args[ARG_data].u_obj;
     if (!mp_get_buffer(data, &buf, MP_BUFFER_READ))
-        mp_raise_msg_varg(&mp_type_TypeError,
-                          MP_ERROR_TEXT("send() data must be a str or a buffer, not %s"),
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("data must be str or buffer, not %s"),
                           mp_obj_get_type_str(data));
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     ompy_enter();
     int n = opc_ept_send(&self->core, buf.buf, buf.len, src, dest, timeout, &e);
     if (n < 0)
@@ -554,13 +572,11 @@ static mp_obj_t endpoint_recv(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
     ompy_ept_obj_t *self = get_ept(pos_args[0]);
     int32_t timeout = get_timeout(args[ARG_timeout].u_obj);
     if (self->callback != mp_const_none)
-        mp_raise_msg(&mp_type_RuntimeError,
-                     MP_ERROR_TEXT("recv() is for an Endpoint made without a callback; this one "
-                                   "delivers its messages to the callback"));
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("recv() on an Endpoint with a callback"));
     vstr_t vstr;
     vstr_init_len(&vstr, OPC_MSG_MAX);
     uint32_t src = 0;
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     ompy_enter();
     int n = opc_ept_recv(&self->core, vstr.buf, &src, timeout, &e);
     if (n < 0) {
@@ -669,7 +685,7 @@ static int load(const void *owner, struct opc_err *e)
         return opc_rproc_load_file(owner, path, path, e);
     }
     bool overflow;
-    long long v = get_int(self->entry, "RemoteProc entry", "address", &overflow);
+    long long v = get_int(self->entry, "entry", &overflow);
     uint64_t entry;
     if (opc_check_entry(v, overflow, &entry, e) < 0)
         return -1;
@@ -687,20 +703,18 @@ static mp_obj_t rproc_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args,
                               args);
     mp_obj_t entry = args[ARG_entry].u_obj;
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     if (mp_obj_is_int(entry)) {
         bool overflow;
-        long long v = get_int(entry, "RemoteProc entry", "address", &overflow);
+        long long v = get_int(entry, "entry", &overflow);
         uint64_t out;
         if (opc_check_entry(v, overflow, &out, &e) < 0)
             raise_exc(&e);
     } else if (!mp_obj_is_str(entry)) {
-        mp_raise_msg_varg(&mp_type_TypeError,
-                          MP_ERROR_TEXT("RemoteProc entry must be a firmware file path (str) or "
-                                        "an entry address (int), not %s"),
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("entry must be a path or an address, not %s"),
                           mp_obj_get_type_str(entry));
     } else if (mp_obj_str_get_str(entry)[0] == '\0') {
-        mp_raise_ValueError(MP_ERROR_TEXT("RemoteProc firmware path is empty"));
+        mp_raise_ValueError(MP_ERROR_TEXT("empty path"));
     }
     ompy_rproc_obj_t *self = mp_obj_malloc_with_finaliser(ompy_rproc_obj_t, type);
     self->entry = entry;
@@ -713,7 +727,7 @@ static mp_obj_t rproc_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 
 static mp_obj_t rproc_start(mp_obj_t self_in)
 {
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     ompy_enter();
     if (opc_rproc_start(MP_OBJ_TO_PTR(self_in), load, &e) < 0)
         leave_raise(&e);
@@ -725,7 +739,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(rproc_start_obj, rproc_start);
 /* stop() and shutdown(): nothing to do once the board is closed. */
 static mp_obj_t rproc_call(mp_obj_t self_in, int (*op)(const void *, struct opc_err *))
 {
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     if (!opc_is_open())
         return mp_const_none;
     ompy_enter();
@@ -751,7 +765,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(rproc_shutdown_obj, rproc_shutdown);
 static mp_obj_t rproc_del(mp_obj_t self_in)
 {
     if (opc_is_open()) {
-        struct opc_err e = { 0 };
+        OMPY_ERR(e);
         hold_sigint();
         if (opc_enter(&e) == 0) {
             (void)opc_rproc_shutdown(MP_OBJ_TO_PTR(self_in), &e);
@@ -769,7 +783,7 @@ static void rproc_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind
     (void)kind;
     ompy_rproc_obj_t *self = MP_OBJ_TO_PTR(self_in);
     const char *state = "offline";
-    struct opc_err e = { 0 };
+    OMPY_ERR(e);
     hold_sigint();
     if (opc_is_open() && opc_enter(&e) == 0) {
         state = opc_rproc_state(self);
@@ -804,9 +818,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
 static mp_obj_t ompy_new_service_callback(mp_obj_t fn)
 {
     if (fn != mp_const_none && !mp_obj_is_callable(fn))
-        mp_raise_msg_varg(&mp_type_TypeError,
-                          MP_ERROR_TEXT("new_service_callback() takes a function fn(addr, name) "
-                                        "or None, not %s"),
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("callback must be callable or None, not %s"),
                           mp_obj_get_type_str(fn));
     ompy_enter();
     MP_STATE_PORT(ompy_ns_callback) = fn;
