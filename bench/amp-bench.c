@@ -1186,6 +1186,13 @@ static void usage(FILE *f)
  * Run one workload for a while and print its figure: a target for
  * `perf record -a` or `perf stat`, nothing is written.
  */
+static int cpu_ns(pid_t pid, uint64_t *ns);
+
+/*
+ * One workload for a few seconds (for perf). Also prints the core's CPU
+ * time per operation: on a loaded machine it moves much less than the rate
+ * does, so it is the figure to compare two builds of a core by.
+ */
 static int run_profile(struct bench *b, const char *what, double seconds)
 {
     bool rtt = strstr(what, "rtt") != NULL;
@@ -1199,6 +1206,8 @@ static int run_profile(struct bench *b, const char *what, double seconds)
     uint64_t end = ticks() + ms_to_ticks(seconds * 1e3);
     unsigned runs = 0;
     double sum = 0;
+    uint64_t ops = 0, core0 = 0, core1 = 0;
+    bool have_cpu = cpu_ns(b->core_pid, &core0) == 0;
     while (ticks() < end) {
         if (rtt) {
             struct samples s = { 0 };
@@ -1206,17 +1215,25 @@ static int run_profile(struct bench *b, const char *what, double seconds)
             struct stats st = summarize(&s);
             free(s.t);
             sum += st.p50;
+            ops += 20100;
         } else {
             double mps, bps;
-            rc = run_stream(b, 16, zc, 1000000, &mps, &bps);
+            /* Short streams: an emulated core moves ~10^5 msg/s. */
+            rc = run_stream(b, 16, zc, 100000, &mps, &bps);
             sum += mps;
+            ops += 100000;
         }
         if (rc)
             return rc;
         runs++;
     }
-    printf("%s: %u runs, mean %s %.3f\n", what, runs, rtt ? "RTT p50 us" : "msg/s",
+    have_cpu = have_cpu && cpu_ns(b->core_pid, &core1) == 0;
+    printf("%s: %u runs, mean %s %.3f", what, runs, rtt ? "RTT p50 us" : "msg/s",
            runs ? sum / runs : 0);
+    if (have_cpu && ops)
+        printf(", core CPU %.3f us per %s", (double)(core1 - core0) / 1e3 / (double)ops,
+               rtt ? "round trip" : "message");
+    printf("\n");
     return 0;
 }
 
