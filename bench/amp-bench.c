@@ -6,7 +6,7 @@
  *
  *   amp-bench [--firmware ELF] [--out DIR] [--smoke] [--rounds N]
  *             [--host-cpu N] [--core-cpu N] [--no-pin]
- *   amp-bench --profile polled-rtt|adaptive-rtt|stream|stream-zc|loopback [SECONDS]
+ *   amp-bench --profile polled-rtt|adaptive-rtt|stream|stream-zc|loopback|idle [SECONDS]
  *
  * --smoke runs every measurement with tiny counts (make test); --profile runs
  * one workload for perf/callgrind and writes nothing ("loopback" needs no
@@ -1179,7 +1179,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: amp-bench [--firmware ELF] [--out DIR] [--smoke] [--rounds N]\n"
                "                 [--host-cpu N] [--core-cpu N] [--no-pin]\n"
-               "                 [--profile polled-rtt|adaptive-rtt|stream|stream-zc [SECONDS]]\n");
+               "                 [--profile polled-rtt|adaptive-rtt|stream|stream-zc|idle [SECONDS]]\n");
 }
 
 /*
@@ -1195,6 +1195,16 @@ static int cpu_ns(pid_t pid, uint64_t *ns);
  */
 static int run_profile(struct bench *b, const char *what, double seconds)
 {
+    if (strcmp(what, "idle") == 0) {
+        /* The idle link (blocking), one measurement of the whole time. */
+        double host, core;
+        int rc = set_mode(b, BENCH_WAIT_BLOCKING);
+        if (rc == 0)
+            rc = run_idle(b, (uint32_t)(seconds * 1e3), &host, &core);
+        if (rc == 0)
+            printf("idle: %.1f s, CPU host %.3f %%, core %.3f %%\n", seconds, host, core);
+        return rc;
+    }
     bool rtt = strstr(what, "rtt") != NULL;
     enum bench_wait mode = strncmp(what, "adaptive", 8) == 0 ? BENCH_WAIT_ADAPTIVE
                            : strncmp(what, "blocking", 8) == 0 ? BENCH_WAIT_BLOCKING
