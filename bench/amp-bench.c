@@ -6,7 +6,7 @@
  *
  *   amp-bench [--firmware ELF] [--out DIR] [--smoke] [--rounds N]
  *             [--host-cpu N] [--core-cpu N] [--no-pin]
- *   amp-bench --profile polled-rtt|adaptive-rtt|stream|stream-zc|loopback [SECONDS]
+ *   amp-bench --profile polled-rtt|adaptive-rtt|stream|stream-zc|loopback|idle [SECONDS]
  *
  * --smoke runs every measurement with tiny counts (make test); --profile runs
  * one workload for perf/callgrind and writes nothing ("loopback" needs no
@@ -1179,15 +1179,32 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: amp-bench [--firmware ELF] [--out DIR] [--smoke] [--rounds N]\n"
                "                 [--host-cpu N] [--core-cpu N] [--no-pin]\n"
-               "                 [--profile polled-rtt|adaptive-rtt|stream|stream-zc [SECONDS]]\n");
+               "                 [--profile polled-rtt|adaptive-rtt|stream|stream-zc|idle [SECONDS]]\n");
 }
 
 /*
  * Run one workload for a while and print its figure: a target for
  * `perf record -a` or `perf stat`, nothing is written.
  */
+static int cpu_ns(pid_t pid, uint64_t *ns);
+
+/*
+ * One workload for a few seconds (for perf). Also prints the core's CPU
+ * time per operation: on a loaded machine it moves much less than the rate
+ * does, so it is the figure to compare two builds of a core by.
+ */
 static int run_profile(struct bench *b, const char *what, double seconds)
 {
+    if (strcmp(what, "idle") == 0) {
+        /* The idle link (blocking), one measurement of the whole time. */
+        double host, core;
+        int rc = set_mode(b, BENCH_WAIT_BLOCKING);
+        if (rc == 0)
+            rc = run_idle(b, (uint32_t)(seconds * 1e3), &host, &core);
+        if (rc == 0)
+            printf("idle: %.1f s, CPU host %.3f %%, core %.3f %%\n", seconds, host, core);
+        return rc;
+    }
     bool rtt = strstr(what, "rtt") != NULL;
     enum bench_wait mode = strncmp(what, "adaptive", 8) == 0 ? BENCH_WAIT_ADAPTIVE
                            : strncmp(what, "blocking", 8) == 0 ? BENCH_WAIT_BLOCKING
@@ -1199,6 +1216,8 @@ static int run_profile(struct bench *b, const char *what, double seconds)
     uint64_t end = ticks() + ms_to_ticks(seconds * 1e3);
     unsigned runs = 0;
     double sum = 0;
+    uint64_t ops = 0, core0 = 0, core1 = 0;
+    bool have_cpu = cpu_ns(b->core_pid, &core0) == 0;
     while (ticks() < end) {
         if (rtt) {
             struct samples s = { 0 };
@@ -1206,17 +1225,25 @@ static int run_profile(struct bench *b, const char *what, double seconds)
             struct stats st = summarize(&s);
             free(s.t);
             sum += st.p50;
+            ops += 20100;
         } else {
             double mps, bps;
-            rc = run_stream(b, 16, zc, 1000000, &mps, &bps);
+            /* Short streams: an emulated core moves ~10^5 msg/s. */
+            rc = run_stream(b, 16, zc, 100000, &mps, &bps);
             sum += mps;
+            ops += 100000;
         }
         if (rc)
             return rc;
         runs++;
     }
-    printf("%s: %u runs, mean %s %.3f\n", what, runs, rtt ? "RTT p50 us" : "msg/s",
+    have_cpu = have_cpu && cpu_ns(b->core_pid, &core1) == 0;
+    printf("%s: %u runs, mean %s %.3f", what, runs, rtt ? "RTT p50 us" : "msg/s",
            runs ? sum / runs : 0);
+    if (have_cpu && ops)
+        printf(", core CPU %.3f us per %s", (double)(core1 - core0) / 1e3 / (double)ops,
+               rtt ? "round trip" : "message");
+    printf("\n");
     return 0;
 }
 

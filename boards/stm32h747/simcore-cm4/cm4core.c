@@ -729,7 +729,11 @@ static int setup(struct cm4 *c, uint32_t boot)
     c->doorbell_out = FD_DOORBELL_OUT;
     struct stat st;
     c->reason_fd = fstat(FD_REASON, &st) == 0 ? FD_REASON : -1;
-    uc_err err = uc_open(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS, &c->uc);
+    /* Not UC_MODE_MCLASS: unicorn 2.0.1 then ignores the model set below and
+     * builds a Cortex-M33 (qemu/target/arm/cpu.c, arm_cpu_init), whose v8-M
+     * stack-limit checks also cost a helper call per SP write. The M4 model
+     * is M-profile by itself. */
+    uc_err err = uc_open(UC_ARCH_ARM, UC_MODE_THUMB, &c->uc);
     if (err != UC_ERR_OK)
         return fail("unicorn", uc_strerror(err));
     err = uc_ctl_set_cpu_model(c->uc, UC_CPU_ARM_CORTEX_M4);
