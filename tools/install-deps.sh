@@ -4,7 +4,7 @@
 # so a machine with only make and a C compiler gets the rest here. With
 # arguments, installs those packages instead (make test-linux).
 set -e
-PKGS="python3 python3-dev libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi gnuplot-nox pkg-config cmake mypy clang libclang-rt-14-dev llvm-14 libunicorn-dev libmimalloc-dev"
+PKGS="python3 python3-dev libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi gnuplot-nox pkg-config cmake mypy clang libclang-rt-14-dev llvm-14 libunicorn-dev"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do

@@ -5,11 +5,9 @@
 
 SIMCORE_CM4 := $(BUILD)/bin/amp-simcore-cm4
 CM4_CORE_SRCS := $(sort $(wildcard $(H747)/simcore-cm4/*.c))
-# mimalloc (Debian libmimalloc-dev) replaces malloc for the whole process,
-# unicorn included: unicorn 2.0.1 allocates and frees a GLib tree on every
-# guest store (docs/performance.md), and mimalloc makes that ~17 % cheaper.
-# It must come before libc in the search order, hence --no-as-needed.
-CM4_CORE_LIBS := -Wl,--no-as-needed -lmimalloc -Wl,--as-needed -lunicorn -lpthread
+# uc_pages.c takes unicorn 2.0.x's per-store allocations away (as 2.1.0
+# does; docs/performance.md), so the C library's malloc is enough.
+CM4_CORE_LIBS := -lunicorn -lpthread
 $(SIMCORE_CM4): $(CM4_CORE_SRCS) $(H747)/simcore-cm4/cm4.h $(H747)/core_args.h
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"; $(CC) $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIE -pie $(CM4_CORE_SRCS) \
