@@ -104,7 +104,7 @@ static int host_init(struct amp_rpmsg_device *dev)
 static void host_kick_tx(struct amp_rpmsg_device *dev)
 {
     dev->kick_due = false;
-    rpmsg_kick(dev, &dev->tx_vring, dev->tx_notifyid, amp_vring_driver_needs_notify);
+    rpmsg_kick(dev, amp_vring_driver_needs_notify(&dev->tx_vring), dev->tx_notifyid);
 }
 
 /*
@@ -200,7 +200,7 @@ static int host_release_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *h
         return -AMP_EINVAL;
     int rc = host_post_rx(dev, (uint16_t)index);
     if (rc == 0)
-        rpmsg_kick(dev, &dev->rx_vring, dev->rx_notifyid, amp_vring_driver_needs_notify);
+        rpmsg_kick(dev, amp_vring_driver_needs_notify(&dev->rx_vring), dev->rx_notifyid);
     return rc;
 }
 

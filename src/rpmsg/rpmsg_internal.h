@@ -69,13 +69,13 @@ static inline void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_
 }
 
 /*
- * Ring the doorbell if the peer asked to hear about what we added to vr,
- * or always when configured so (cfg.always_notify: rpmsg-lite's master).
+ * Ring the doorbell if the peer asked to hear about what we just handed it
+ * (the vring layer's decision), or always when configured so
+ * (cfg.always_notify: rpmsg-lite's master).
  */
-static inline void rpmsg_kick(struct amp_rpmsg_device *dev, struct amp_vring *vr,
-                              uint32_t notifyid, bool (*needs_notify)(struct amp_vring *))
+static inline void rpmsg_kick(struct amp_rpmsg_device *dev, bool asked, uint32_t notifyid)
 {
-    if (needs_notify(vr) || dev->cfg.always_notify)
+    if (asked || dev->cfg.always_notify)
         dev->cfg.platform->ops->notify(dev->cfg.platform->ctx, notifyid);
 }
 

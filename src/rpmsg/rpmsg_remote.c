@@ -100,9 +100,10 @@ static int remote_return(struct amp_rpmsg_device *dev, struct amp_vring *vr, uin
                          uint32_t notifyid)
 {
     int rc = amp_vring_give_used(vr, id);
-    if (rc > 0 || (rc == 0 && dev->cfg.always_notify))
-        dev->cfg.platform->ops->notify(dev->cfg.platform->ctx, notifyid);
-    return rc < 0 ? rc : 0;
+    if (rc < 0)
+        return rc;
+    rpmsg_kick(dev, rc > 0, notifyid);
+    return 0;
 }
 
 static int remote_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
