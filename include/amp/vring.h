@@ -68,7 +68,7 @@ struct amp_vring {
     uint16_t num;
     uint16_t last_seen;   /* driver: next used idx to read; device: next avail idx */
     uint16_t next_idx;    /* driver: our avail idx; device: our used idx */
-    uint16_t notified_idx; /* next_idx when we last decided whether to notify */
+    uint16_t notified_idx; /* driver: next_idx when we last decided whether to notify */
     uint16_t peer_idx;    /* the peer's index as last read: re-read only once we catch up */
     bool event_idx;       /* VIRTIO_F_EVENT_IDX negotiated */
     bool cb_enabled;      /* we asked the peer to notify us */

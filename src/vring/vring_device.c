@@ -17,7 +17,7 @@ int amp_vring_init_device(struct amp_vring *vr, void *mem, uint32_t num, uint32_
      * is safe: it is only ever counted onwards, never used as a slot unmasked.
      * Available entries are read from 0: a driver posts before DRIVER_OK.
      */
-    vr->next_idx = vr->notified_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
+    vr->next_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
     return 0;
 }
 
@@ -68,17 +68,17 @@ int amp_vring_give_used(struct amp_vring *vr, uint16_t id)
     struct amp_vring_used_elem *elem = &vr->used->ring[vr->next_idx & (vr->num - 1)];
     elem->id = amp_cpu_to_le32(id);
     /* Only echoed to the driver, never used here: no check needed. */
-    elem->len = AMP_READ_ONCE(vr->desc[id].len);
-    uint16_t old_idx = vr->notified_idx;
+    elem->len = amp_cpu_to_le32(amp_le32(AMP_READ_ONCE(vr->desc[id].len)));
+    /* Each entry is decided on alone: the step is new_idx - 1 -> new_idx. */
     uint16_t new_idx = ++vr->next_idx;
-    vr->notified_idx = new_idx;
     /* The entry must be visible before the index that publishes it. */
     amp_wmb();
     AMP_WRITE_ONCE(vr->used->idx, amp_cpu_to_le16(new_idx));
     /* Our used index store must be ordered before reading the driver's wishes. */
     amp_mb();
     if (vr->event_idx)
-        return vring_need_event(amp_le16(AMP_READ_ONCE(*vring_used_event(vr))), new_idx, old_idx);
+        return vring_need_event(amp_le16(AMP_READ_ONCE(*vring_used_event(vr))), new_idx,
+                                (uint16_t)(new_idx - 1));
     return !(amp_le16(AMP_READ_ONCE(vr->avail->flags)) & AMP_VRING_AVAIL_F_NO_INTERRUPT);
 }
 
