@@ -54,7 +54,8 @@ $(BUILD)/mpy-m7/%.o: %.c
 	    -I$(H747)/m7 -I$(H747)/sdk/cm4/include -DOMPY_REMOTE=0 $(MPY_M7_CORE_DEFS) -MMD -MP -c $< -o $@
 # The loader and life cycle as the module's micropython.mk builds them for the M7
 # (ELF32 only, the board's table only); tests/c/test_elf_mcu.c runs that loader.
-MPY_M7_CORE_DEFS := -DAMP_ELF_64=0 -DAMP_RPROC_FW_VDEV=0 -DAMP_ELF_RSC=0
+include bindings/micropython/openamp/m7_options.mk
+MPY_M7_CORE_DEFS := $(OMPY_M7_CORE_DEFS)
 MPY_MCU_OBJS += $(BUILD)/mpy-m7/src/remoteproc/remoteproc.o $(BUILD)/mpy-m7/src/remoteproc/elf.o
 endif
 .PHONY: micropython-mcu-check

@@ -46,11 +46,11 @@ static size_t name_len(const char *name)
 static int os_errno(int rc)
 {
     static const uint8_t map[AMP_ERRNO_MAX] = {
-        [AMP_EINVAL] = 22, [AMP_ENOBUFS] = 105, [AMP_ETIMEDOUT] = 110, [AMP_EMSGSIZE] = 90,
-        [AMP_ENOTCONN] = 107, [AMP_EADDRINUSE] = 98, [AMP_EADDRNOTAVAIL] = 99, [AMP_ENOENT] = 2,
-        [AMP_EBADMSG] = 74, [AMP_ERANGE] = 34, [AMP_EAGAIN] = 11, [AMP_ENODEV] = 19,
-        [AMP_EBUSY] = 16, [AMP_ENOEXEC] = 8, [AMP_EIO] = 5, [AMP_ENOSPC] = 28,
-        [AMP_ENOTSUP] = 95,
+        [AMP_EINVAL] = 22, [AMP_ENOBUFS] = 105, [AMP_ETIMEDOUT] = ETIMEDOUT_,
+        [AMP_EMSGSIZE] = 90, [AMP_ENOTCONN] = ENOTCONN_, [AMP_EADDRINUSE] = EADDRINUSE_,
+        [AMP_EADDRNOTAVAIL] = EADDRNOTAVAIL_, [AMP_ENOENT] = 2, [AMP_EBADMSG] = 74,
+        [AMP_ERANGE] = 34, [AMP_EAGAIN] = 11, [AMP_ENODEV] = 19, [AMP_EBUSY] = 16,
+        [AMP_ENOEXEC] = 8, [AMP_EIO] = EIO_, [AMP_ENOSPC] = 28, [AMP_ENOTSUP] = EOPNOTSUPP_,
     };
     unsigned n = (unsigned)-rc;
     return n < AMP_ERRNO_MAX && map[n] ? map[n] : EIO_;

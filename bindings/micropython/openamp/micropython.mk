@@ -32,12 +32,8 @@ ifeq ($(OMPY_MODE),0)
 OMPY_CORE += src/vring/vring_driver.c src/rpmsg/rpmsg_host.c src/rpmsg/rpmsg_rsc.c \
     src/remoteproc/mem.c src/remoteproc/elf.c src/remoteproc/remoteproc.c
 SRC_USERMOD_LIB_C += $(OMPY_M7_DIR)/stm32h747_m7.c
-# The M4 is 32-bit: the loader reads ELF32 only (src/remoteproc/elf.c).
-# As upstream, the rings are always MicroPython's SRAM4 table and a
-# firmware's own .resource_table is not used, so the loader does not read
-# section headers. OMPY_FW_VDEV=1 honours that table (Linux's model, ~1.5 KiB).
-OMPY_FW_VDEV ?= 0
-CFLAGS_USERMOD += -DAMP_ELF_64=0 -DAMP_RPROC_FW_VDEV=$(OMPY_FW_VDEV) -DAMP_ELF_RSC=$(OMPY_FW_VDEV)
+include $(OMPY_DIR)/m7_options.mk
+CFLAGS_USERMOD += $(OMPY_M7_CORE_DEFS)
 else
 OMPY_CORE += src/vring/vring_device.c src/rpmsg/rpmsg_remote.c src/rpmsg/rpmsg_rsc.c
 endif
