@@ -1182,16 +1182,13 @@ static void usage(FILE *f)
                "                 [--profile polled-rtt|adaptive-rtt|stream|stream-zc|idle [SECONDS]]\n");
 }
 
-/*
- * Run one workload for a while and print its figure: a target for
- * `perf record -a` or `perf stat`, nothing is written.
- */
 static int cpu_ns(pid_t pid, uint64_t *ns);
 
 /*
- * One workload for a few seconds (for perf). Also prints the core's CPU
- * time per operation: on a loaded machine it moves much less than the rate
- * does, so it is the figure to compare two builds of a core by.
+ * Run one workload for a while and print its figure: a target for
+ * `perf record -a` or `perf stat`, nothing is written. Also prints the
+ * core's CPU time per operation: on a loaded machine it moves much less
+ * than the rate does, so it is the figure to compare two builds of a core by.
  */
 static int run_profile(struct bench *b, const char *what, double seconds)
 {
@@ -1218,20 +1215,21 @@ static int run_profile(struct bench *b, const char *what, double seconds)
     double sum = 0;
     uint64_t ops = 0, core0 = 0, core1 = 0;
     bool have_cpu = cpu_ns(b->core_pid, &core0) == 0;
+    /* Short streams: an emulated core moves ~10^5 msg/s. */
+    const uint32_t rtt_warmup = 100, rtt_iters = 20000, stream_msgs = 100000;
     while (ticks() < end) {
         if (rtt) {
             struct samples s = { 0 };
-            rc = run_rtt(b, 16, 100, 20000, &s);
+            rc = run_rtt(b, 16, rtt_warmup, rtt_iters, &s);
             struct stats st = summarize(&s);
             free(s.t);
             sum += st.p50;
-            ops += 20100;
+            ops += rtt_warmup + rtt_iters;
         } else {
             double mps, bps;
-            /* Short streams: an emulated core moves ~10^5 msg/s. */
-            rc = run_stream(b, 16, zc, 100000, &mps, &bps);
+            rc = run_stream(b, 16, zc, stream_msgs, &mps, &bps);
             sum += mps;
-            ops += 100000;
+            ops += stream_msgs;
         }
         if (rc)
             return rc;
