@@ -96,6 +96,11 @@ struct amp_rpmsg_config {
      * as Linux and OpenAMP accept whatever they support, and
      * AMP_RPMSG_FEATURES_NONE accepts none. Either role without a vdev (a
      * table-less layout): the features in force, which both sides must agree on.
+     * OpenAMP (open-amp v2026.04, run by hand) does not do event index on
+     * either side even when a table offers it: its host never writes
+     * used_event, its device never re-arms avail_event. Against an OpenAMP
+     * peer whose table offers bit 29, accept name service only (or set
+     * always_notify), or doorbells go missing.
      */
     uint32_t features;
     /*
