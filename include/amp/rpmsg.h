@@ -224,8 +224,10 @@ struct amp_rpmsg_device {
  * Bring a device up. Host: lays out and zeroes the vrings, posts the receive
  * buffers, accepts features and sets DRIVER_OK in cfg->vdev. Remote:
  * -AMP_EAGAIN until the host has set DRIVER_OK (see amp_rpmsg_wait_ready);
- * 0 once attached. Endpoints already on `dev` (after a reset) are kept and
- * re-announced.
+ * 0 once attached. Endpoints already on `dev` are kept and re-announced.
+ * Called again on a live device (to recover from a corrupt ring), it keeps
+ * their bindings to the peer; when the peer itself restarted, call
+ * amp_rpmsg_reset() first so that they are unbound.
  */
 int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg);
 /*

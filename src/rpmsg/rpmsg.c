@@ -7,7 +7,8 @@
  *          waits via the platform) -> fill header + payload ->
  *          role->send_tx (vring + doorbell).
  * Receive: amp_rpmsg_poll -> role->get_rx (vring, validated) ->
- *          rpmsg_dispatch -> endpoint callback -> role->release_rx.
+ *          rpmsg_dispatch (header checked) -> endpoint callback ->
+ *          role->release_rx.
  *
  * Pay for what you use: the name service, the endpoint table, the spare
  * buffers of zero-copy and the clock arithmetic of timeouts are reached
@@ -346,8 +347,7 @@ void amp_rpmsg_set_ns_callback(struct amp_rpmsg_device *dev, amp_rpmsg_ns_cb cb,
 
 /* ---- Device life cycle. ---- */
 
-__attribute__((always_inline))
-static inline void rpmsg_reset(struct amp_rpmsg_device *dev)
+void amp_rpmsg_reset(struct amp_rpmsg_device *dev)
 {
     dev->ready = false;
     for (struct amp_rpmsg_endpoint *ept = dev->endpoints; ept; ept = ept->next) {
@@ -361,11 +361,6 @@ static inline void rpmsg_reset(struct amp_rpmsg_device *dev)
     }
 }
 
-void amp_rpmsg_reset(struct amp_rpmsg_device *dev)
-{
-    rpmsg_reset(dev);
-}
-
 int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *cfg)
 {
     /* The vring layer checks the rings themselves. */
@@ -376,15 +371,20 @@ int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *
     const struct amp_rpmsg_role_ops *role = cfg->role;
     if (!role || !role->init)
         return -AMP_EINVAL;
-    rpmsg_reset(dev);         /* a no-op on a fresh device */
+    /*
+     * Init again on a live device (recovery from a corrupt ring) keeps the
+     * endpoints' bindings: a peer that restarted is amp_rpmsg_reset()'s
+     * business, so a firmware that never calls it links no unbinding.
+     */
+    dev->ready = false;
     dev->cfg = *cfg;
     dev->role = role;
     dev->buf_size = cfg->buf_size ? cfg->buf_size : AMP_RPMSG_DEFAULT_BUF_SIZE;
     if (dev->buf_size <= sizeof(struct amp_rpmsg_hdr) || dev->buf_size > 0xFFFFu + 16u)
         return -AMP_EINVAL;
     dev->ring_error = 0;
+    dev->tx_spares = NULL;        /* the spare set is cleared when first used */
     dev->tx_spare_count = 0;
-    __builtin_memset(dev->tx_spare, 0, sizeof(dev->tx_spare));
     int rc = role->init(dev);
     if (rc)
         return rc;
@@ -637,7 +637,7 @@ static inline void *rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *
     *err = dev && size ? device_usable(dev) : -AMP_EINVAL;
     if (*err)
         return NULL;
-    struct tx_request tx = { .capacity = 0 };
+    struct tx_request tx = { .capacity = sizeof(*tx.hdr) };
     int id = rpmsg_get_tx(dev, &tx, timeout_ms, wait);
     if (id < 0) {
         *err = id;
@@ -696,8 +696,11 @@ int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload)
     int id = dev->role->tx_id(dev, (struct amp_rpmsg_hdr *)payload - 1);
     if (id < 0)
         return id;
+    if (!dev->tx_spares) {        /* first since init: start from an empty set */
+        __builtin_memset(dev->tx_spare, 0, sizeof(dev->tx_spare));
+        dev->tx_spares = &bitmap_spares;
+    }
     rpmsg_spare_put(dev, (uint16_t)id);
-    dev->tx_spares = &bitmap_spares;
     return 0;
 }
 
@@ -705,42 +708,41 @@ int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload)
 {
     if (!dev || !payload || !dev->role)
         return -AMP_EINVAL;
-    return dev->role->release_rx(dev, (struct amp_rpmsg_hdr *)payload - 1);
+    int id = dev->role->rx_id(dev, (struct amp_rpmsg_hdr *)payload - 1);
+    return id < 0 ? id : dev->role->release_rx(dev, (uint16_t)id);
 }
 
 /* ---- Receive. ---- */
 
 /*
+ * Hand the message in buffer hdr (len bytes written by the peer) to its
+ * endpoint: AMP_RPMSG_RELEASE, AMP_RPMSG_HOLD, or why it was dropped.
+ *
  * The one place the receive path reads a header the peer wrote: each field
  * is copied exactly once, converted to CPU order, and from here on only the
  * copy is checked and used. The peer may keep rewriting the buffer (buggy,
  * malicious, or just still writing); nothing below reads the header again.
  */
-static void rpmsg_snapshot_hdr(struct amp_rpmsg_hdr *copy, const struct amp_rpmsg_hdr *hdr)
+__attribute__((noinline))   /* inlined, -Os copies the release after each early return */
+static int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr, uint32_t len)
 {
-    copy->src = amp_le32(AMP_READ_ONCE(hdr->src));
-    copy->dst = amp_le32(AMP_READ_ONCE(hdr->dst));
-    copy->len = amp_le16(AMP_READ_ONCE(hdr->len));
-}
-
-/*
- * Hand a message to its endpoint: AMP_RPMSG_RELEASE, AMP_RPMSG_HOLD, or why
- * it was dropped. `msg` is the checked snapshot of the header at `hdr`.
- * Out of line, the poll loop stays small (on Cortex-M too).
- */
-__attribute__((noinline))
-static int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr,
-                          const struct amp_rpmsg_hdr *msg)
-{
-    struct amp_rpmsg_endpoint *ept = find_by_addr(dev, msg->dst);
+    if (len < sizeof(*hdr))
+        return -AMP_EMSGSIZE;
+    amp_cache_invalidate(dev->cfg.platform, hdr, len);
+    uint32_t src = amp_le32(AMP_READ_ONCE(hdr->src));
+    uint32_t dst = amp_le32(AMP_READ_ONCE(hdr->dst));
+    uint32_t payload_len = amp_le16(AMP_READ_ONCE(hdr->len));
+    if (payload_len > len - sizeof(*hdr))
+        return -AMP_EMSGSIZE;     /* a payload longer than what was written */
+    struct amp_rpmsg_endpoint *ept = find_by_addr(dev, dst);
     if (!ept)
         return -AMP_ENOENT;
     /* An endpoint with no destination yet answers whoever spoke first. */
     if (ept->dest_addr == AMP_RPMSG_ADDR_ANY) {
-        ept->dest_addr = msg->src;
+        ept->dest_addr = src;
         ept->dest_dynamic = true;
     }
-    return ept->rx_cb ? ept->rx_cb(ept, hdr + 1, msg->len, msg->src, ept->priv)
+    return ept->rx_cb ? ept->rx_cb(ept, hdr + 1, payload_len, src, ept->priv)
                       : AMP_RPMSG_RELEASE;
 }
 
@@ -752,25 +754,18 @@ int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
     if (handled)
         return handled;
     for (;;) {
-        struct amp_rpmsg_hdr *hdr = NULL;
+        struct amp_rpmsg_hdr *hdr;
         uint32_t len;
         int rc = dev->role->get_rx(dev, &hdr, &len);
         if (rc == -AMP_EAGAIN || rc == -AMP_EBADMSG)   /* empty, or the ring is corrupt */
             return rc == -AMP_EAGAIN ? handled : rpmsg_ring_check(dev, rc);
-        if (rc == 0 && (len < sizeof(*hdr) || len > dev->buf_size)) {
-            rc = -AMP_EMSGSIZE;
-        } else if (rc == 0) {
-            struct amp_rpmsg_hdr msg;
-            amp_cache_invalidate(dev->cfg.platform, hdr, len);
-            rpmsg_snapshot_hdr(&msg, hdr);
-            if (msg.len > len - sizeof(*hdr))
-                rc = -AMP_EMSGSIZE;   /* a payload longer than what was written */
-            else
-                rc = rpmsg_dispatch(dev, hdr, &msg);
-        }
         handled++;
-        if (hdr && rc != AMP_RPMSG_HOLD)
-            dev->role->release_rx(dev, hdr);
+        if (rc >= 0) {
+            uint16_t id = (uint16_t)rc;
+            rc = rpmsg_dispatch(dev, hdr, len);
+            if (rc != AMP_RPMSG_HOLD)
+                dev->role->release_rx(dev, id);
+        }
         if (rc < 0) {
             dev->rx_dropped++;
             dev->last_rx_error = rc;

@@ -78,6 +78,8 @@ static int host_init(struct amp_rpmsg_device *dev)
     dev->tx_count = tx;
     dev->tx_fresh = 0;
     dev->kick_due = false;
+    /* The host keeps returned transmit buffers in the spare set from the start. */
+    __builtin_memset(dev->tx_spare, 0, sizeof(dev->tx_spare));
     /* The host always serves the name service (Linux and OpenAMP remotes announce). */
     rc = amp_rpmsg_enable_ns(dev);
     if (rc)
@@ -189,16 +191,21 @@ static int host_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
         return rc;
     if (id >= dev->rx_count)
         return -AMP_EBADMSG;     /* not one of our receive buffers */
+    if (*len > dev->buf_size)
+        *len = 0;                /* more than the buffer holds: dropped as malformed */
     *hdr = pool_buffer(dev, id);
-    return 0;
+    return id;
 }
 
-static int host_release_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr)
+static int host_rx_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr)
 {
     int32_t index = pool_index(dev, hdr);
-    if (index < 0 || index >= (int32_t)dev->rx_count)
-        return -AMP_EINVAL;
-    int rc = host_post_rx(dev, (uint16_t)index);
+    return index < 0 || index >= (int32_t)dev->rx_count ? -AMP_EINVAL : index;
+}
+
+static int host_release_rx(struct amp_rpmsg_device *dev, uint16_t id)
+{
+    int rc = host_post_rx(dev, id);
     if (rc == 0)
         rpmsg_kick(dev, amp_vring_driver_needs_notify(&dev->rx_vring), dev->rx_notifyid);
     return rc;
@@ -208,6 +215,7 @@ const struct amp_rpmsg_role_ops amp_rpmsg_host_ops = {
     .init = host_init,
     .get_tx = host_get_tx,
     .tx_id = host_tx_id,
+    .rx_id = host_rx_id,
     .send_tx = host_send_tx,
     .get_rx = host_get_rx,
     .release_rx = host_release_rx,

@@ -18,19 +18,21 @@ struct amp_rpmsg_role_ops {
      * stays first in line), or another error.
      */
     int (*get_tx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *capacity);
-    /* Descriptor id of a transmit buffer we hold (zero-copy), or a negative error. */
+    /* Descriptor id of a transmit / receive buffer we hold (zero-copy), or a negative error. */
     int (*tx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
+    int (*rx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
     /* Hand a filled buffer (header + payload = len bytes) to the peer. */
     int (*send_tx)(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
                    uint32_t len);
     /*
-     * Next received buffer and the length the peer says it wrote: 0, or
-     * -AMP_EAGAIN (none), -AMP_EBADMSG (ring corrupt), or another error for
-     * one bad buffer that the role has already handed back.
+     * Next received buffer and the length the peer says it wrote: its id
+     * (>= 0, for release_rx), or -AMP_EAGAIN (none), -AMP_EBADMSG (ring
+     * corrupt), or another error for one bad buffer that the role has
+     * already handed back. A length the buffer cannot hold is given as 0.
      */
     int (*get_rx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *len);
-    /* Return a receive buffer to the peer. */
-    int (*release_rx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr);
+    /* Return receive buffer `id` to the peer. */
+    int (*release_rx)(struct amp_rpmsg_device *dev, uint16_t id);
     /* Ask for (true) or stop asking for a doorbell when the peer adds to vr
      * (rx_vring: a message; tx_vring: a free buffer). Enabling returns true
      * if there is already something to take. */

@@ -39,23 +39,27 @@ static int remote_init(struct amp_rpmsg_device *dev)
 }
 
 /*
- * Descriptor `id` as a buffer we may use: NULL with *err if the descriptor
- * is malformed or points outside shm. Its id is noted in the header.
+ * Descriptor `id` (the result of a take: negative passes through) as a
+ * buffer we may use: id with *hdr and *len, or -AMP_EBADMSG if the
+ * descriptor is malformed, -AMP_ERANGE if it is not inside shm. Its id is
+ * noted in the header. The length is the caller's to check against what
+ * it needs (a header at least).
  */
-static struct amp_rpmsg_hdr *remote_buffer(struct amp_rpmsg_device *dev, struct amp_vring *vr,
-                                           uint16_t id, uint32_t *len, int *err)
+static int remote_buffer(struct amp_rpmsg_device *dev, struct amp_vring *vr, int id,
+                         struct amp_rpmsg_hdr **hdr, uint32_t *len)
 {
+    if (id < 0)
+        return id;
     uint64_t addr;
-    *err = amp_vring_read_desc(vr, id, &addr, len);
-    if (*err)
-        return NULL;
-    struct amp_rpmsg_hdr *hdr = rpmsg_addr_to_va(dev, addr, *len);
-    if (!hdr || *len < sizeof(*hdr) || ((uintptr_t)hdr & 3u)) {
-        *err = -AMP_ERANGE;
-        return NULL;
-    }
-    hdr->reserved = amp_cpu_to_le32(id);
-    return hdr;
+    int rc = amp_vring_read_desc(vr, (uint16_t)id, &addr, len);
+    if (rc)
+        return rc;
+    struct amp_rpmsg_hdr *buf = rpmsg_addr_to_va(dev, addr, *len);
+    if (!buf || ((uintptr_t)buf & 3u))
+        return -AMP_ERANGE;
+    buf->reserved = amp_cpu_to_le32((uint32_t)id);
+    *hdr = buf;
+    return id;
 }
 
 static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
@@ -69,12 +73,11 @@ static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
     const struct rpmsg_spare_ops *spares = dev->tx_spares;
     int spare = spares ? spares->take(dev) : -1;
     int id = spare < 0 ? amp_vring_get_avail(&dev->tx_vring) : spare;
-    if (id < 0)
-        return id == -AMP_EAGAIN ? -AMP_ENOBUFS : id;
-    int rc;
+    if (id == -AMP_EAGAIN)
+        return -AMP_ENOBUFS;
     uint32_t need = *capacity;
-    *hdr = remote_buffer(dev, &dev->tx_vring, (uint16_t)id, capacity, &rc);
-    if (rc == 0 && *capacity < need) {
+    int rc = remote_buffer(dev, &dev->tx_vring, id, hdr, capacity);
+    if (rc >= 0 && *capacity < need) {
         /* Smaller than the message: leave it first in line for a smaller one. */
         if (spare < 0)
             amp_vring_unget_avail(&dev->tx_vring);
@@ -82,7 +85,7 @@ static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
             spares->put(dev, (uint16_t)id);
         rc = -AMP_EMSGSIZE;
     }
-    return rc ? rc : id;
+    return rc;
 }
 
 /* Descriptor id of a buffer we hold (noted by remote_buffer). */
@@ -118,27 +121,22 @@ static int remote_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
                          uint32_t *len)
 {
     int id = amp_vring_get_avail(&dev->rx_vring);
-    if (id < 0)
-        return id;
-    int rc;
-    *hdr = remote_buffer(dev, &dev->rx_vring, (uint16_t)id, len, &rc);
-    if (!*hdr)   /* unusable descriptor: hand it straight back */
+    int rc = remote_buffer(dev, &dev->rx_vring, id, hdr, len);
+    if (rc < 0 && id >= 0)       /* unusable: hand it straight back */
         remote_return(dev, &dev->rx_vring, (uint16_t)id, dev->rx_notifyid);
     return rc;
 }
 
-static int remote_release_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr)
+static int remote_release_rx(struct amp_rpmsg_device *dev, uint16_t id)
 {
-    int id = remote_held_id(dev, hdr);
-    if (id < 0)
-        return id;
-    return remote_return(dev, &dev->rx_vring, (uint16_t)id, dev->rx_notifyid);
+    return remote_return(dev, &dev->rx_vring, id, dev->rx_notifyid);
 }
 
 const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops = {
     .init = remote_init,
     .get_tx = remote_get_tx,
     .tx_id = remote_held_id,
+    .rx_id = remote_held_id,
     .send_tx = remote_send_tx,
     .get_rx = remote_get_rx,
     .release_rx = remote_release_rx,

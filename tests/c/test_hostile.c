@@ -212,6 +212,37 @@ static void test_descriptor_address_outside_region(void **state)
     assert_int_equal(amp_rpmsg_send(&f->rept, "x", 1, AMP_NO_WAIT), -AMP_ERANGE);
 }
 
+/* A message buffer too short for a header: dropped, handed back, the link goes on. */
+static void test_descriptor_shorter_than_header(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(amp_rpmsg_send(&f->hept, "abc", 3, AMP_NO_WAIT), 3);
+    struct amp_vring_avail *avail = avail_of(f, LB_VRING1_OFF);
+    uint16_t head = avail->ring[(uint16_t)(avail->idx - 1) % 64];
+    desc_of(f, LB_VRING1_OFF)[head].len = 15;
+    struct amp_vring_used *used = used_of(f, LB_VRING1_OFF);
+    uint16_t used_before = used->idx;
+    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
+    assert_int_equal(f->lb.remote.rx_dropped, 1);
+    assert_int_equal(f->lb.remote.last_rx_error, -AMP_EMSGSIZE);
+    assert_int_equal(f->remote_rx, 0);
+    assert_int_equal((uint16_t)(used->idx - used_before), 1);
+    assert_int_equal(used->ring[used_before % 64].id, head);
+    /* An empty buffer too short for a header is refused for sending too. */
+    assert_int_equal(amp_rpmsg_poll(&f->lb.host), 0);
+    assert_int_equal(amp_rpmsg_send(&f->hept, "ok", 2, AMP_NO_WAIT), 2);
+    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
+    assert_int_equal(f->remote_rx, 1);
+    struct amp_vring_desc *tx_desc = desc_of(f, LB_VRING0_OFF);
+    for (unsigned i = 0; i < 64; i++)
+        tx_desc[i].len = 15;
+    assert_int_equal(amp_rpmsg_send(&f->rept, "", 0, AMP_NO_WAIT), -AMP_EMSGSIZE);
+    uint32_t size = 0;
+    int err = 0;
+    assert_null(amp_rpmsg_get_tx_buffer(&f->lb.remote, &size, AMP_NO_WAIT, &err));
+    assert_int_equal(err, -AMP_EMSGSIZE);
+}
+
 static void test_ns_name_not_terminated(void **state)
 {
     struct fixture *f = *state;
@@ -366,6 +397,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_used_tx_id_returned_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_used_rx_id_between_count_and_num, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remote_returns_whole_descriptors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descriptor_shorter_than_header, setup, teardown),
     };
     return cmocka_run_group_tests_name("hostile shared memory", tests, NULL, NULL);
 }

@@ -604,6 +604,38 @@ static void test_reset_and_reinit_rebinds(void **state)
     free(lb);
 }
 
+/* Init again on a live link (recovery from a corrupt ring) keeps what endpoints learnt. */
+static void test_reinit_live_device_keeps_bindings(void **state)
+{
+    (void)state;
+    struct lb_pair *lb = new_pair(AMP_ADDR_OFFSET, 0);
+    struct amp_rpmsg_endpoint hept, rept;
+    struct rx_log hlog = {0}, rlog = {0};
+    assert_int_equal(amp_rpmsg_init(&lb->host, &lb->host_cfg), 0);
+    assert_int_equal(amp_rpmsg_init(&lb->remote, &lb->remote_cfg), 0);
+    assert_int_equal(amp_rpmsg_create_ept(&hept, &lb->host, "c", AMP_RPMSG_ADDR_ANY,
+                                          AMP_RPMSG_ADDR_ANY, log_cb, unbind_cb, &hlog), 0);
+    assert_int_equal(amp_rpmsg_create_ept(&rept, &lb->remote, NULL, 40, AMP_RPMSG_ADDR_ANY,
+                                          log_cb, unbind_cb, &rlog), 0);
+    lb_settle(lb);
+    assert_int_equal(amp_rpmsg_send_offchannel(&hept, hept.addr, 40, "hi", 2, AMP_NO_WAIT), 2);
+    lb_settle(lb);
+    assert_int_equal(rept.dest_addr, hept.addr);     /* learnt from the first message */
+    assert_int_equal(amp_rpmsg_init(&lb->host, &lb->host_cfg), 0);
+    assert_int_equal(amp_rpmsg_init(&lb->remote, &lb->remote_cfg), 0);
+    lb_settle(lb);
+    assert_int_equal(rlog.unbinds, 0);
+    assert_int_equal(rept.dest_addr, hept.addr);
+    assert_int_equal(amp_rpmsg_send(&rept, "back", 4, AMP_NO_WAIT), 4);
+    lb_settle(lb);
+    assert_memory_equal(hlog.last, "back", 4);
+    /* A reset is what forgets the peer. */
+    amp_rpmsg_reset(&lb->remote);
+    assert_int_equal(rlog.unbinds, 1);
+    assert_int_equal(rept.dest_addr, AMP_RPMSG_ADDR_ANY);
+    free(lb);
+}
+
 static void test_event_idx_suppresses_notifications(void **state)
 {
     (void)state;
@@ -699,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_zero_copy),
         cmocka_unit_test(test_echo_from_callback),
         cmocka_unit_test(test_reset_and_reinit_rebinds),
+        cmocka_unit_test(test_reinit_live_device_keeps_bindings),
         cmocka_unit_test(test_event_idx_suppresses_notifications),
         cmocka_unit_test(test_flag_suppression_without_event_idx),
         cmocka_unit_test(test_cork_batches_doorbells),
