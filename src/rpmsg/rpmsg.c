@@ -367,9 +367,10 @@ int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *
     if (!dev || !cfg || !cfg->platform || !cfg->platform->ops || !cfg->shm ||
         cfg->vring_num > AMP_RPMSG_MAX_VRING_NUM)
         return -AMP_EINVAL;
-    /* Checked by shape, not by name: naming both roles would link both. */
+    /* Only the core's two roles exist (their struct is private); naming
+     * neither here keeps a firmware from linking both. */
     const struct amp_rpmsg_role_ops *role = cfg->role;
-    if (!role || !role->init)
+    if (!role)
         return -AMP_EINVAL;
     /*
      * Init again on a live device (recovery from a corrupt ring) keeps the
@@ -492,11 +493,7 @@ struct tx_request {
 /* One look for a transmit buffer: its id, -AMP_ENOBUFS, or another error. */
 static int take_tx(struct amp_rpmsg_device *dev, struct tx_request *req)
 {
-    uint32_t capacity = req->capacity;
-    int id = dev->role->get_tx(dev, &req->hdr, &capacity);
-    if (id >= 0)
-        req->capacity = capacity;
-    return rpmsg_ring_check(dev, id);
+    return rpmsg_ring_check(dev, dev->role->get_tx(dev, &req->hdr, &req->capacity));
 }
 
 /* How a send waits for a buffer once none is free (the timeout is not 0). */

@@ -15,7 +15,7 @@ struct amp_rpmsg_role_ops {
      * A free transmit buffer of at least *capacity bytes (header included):
      * its descriptor id, with *hdr and *capacity (what it holds) set; or
      * -AMP_ENOBUFS (none free), -AMP_EMSGSIZE (the next one is too small; it
-     * stays first in line), or another error.
+     * stays first in line), or another error, with *capacity untouched.
      */
     int (*get_tx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *capacity);
     /* Descriptor id of a transmit / receive buffer we hold (zero-copy), or a negative error. */

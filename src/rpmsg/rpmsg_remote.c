@@ -75,16 +75,19 @@ static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
     int id = spare < 0 ? amp_vring_get_avail(&dev->tx_vring) : spare;
     if (id == -AMP_EAGAIN)
         return -AMP_ENOBUFS;
-    uint32_t need = *capacity;
-    int rc = remote_buffer(dev, &dev->tx_vring, id, hdr, capacity);
-    if (rc >= 0 && *capacity < need) {
+    uint32_t len;
+    int rc = remote_buffer(dev, &dev->tx_vring, id, hdr, &len);
+    if (rc < 0)
+        return rc;
+    if (len < *capacity) {
         /* Smaller than the message: leave it first in line for a smaller one. */
         if (spare < 0)
             amp_vring_unget_avail(&dev->tx_vring);
         else
             spares->put(dev, (uint16_t)id);
-        rc = -AMP_EMSGSIZE;
+        return -AMP_EMSGSIZE;
     }
+    *capacity = len;
     return rc;
 }
 

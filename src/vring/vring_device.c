@@ -38,14 +38,13 @@ int amp_vring_get_avail(struct amp_vring *vr)
     uint16_t head = amp_le16(AMP_READ_ONCE(vr->avail->ring[vr->last_seen & (vr->num - 1)]));
     if (head >= vr->num)
         return -AMP_EBADMSG;
+    /*
+     * With event index, avail_event is moved only when notification is
+     * (re-)enabled, not for every buffer taken (as Linux's vhost does; the
+     * spec allows either): the driver then rings once per wait, and a
+     * waiter always re-enables, which re-checks the ring, before sleeping.
+     */
     vr->last_seen++;
-    if (vr->event_idx && vr->cb_enabled) {
-        AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16(vr->last_seen));
-        /* Before our next read of the index (as Linux's virtio_store_mb):
-         * else the driver may read the old event after we read the old
-         * index, and neither side sees the other's entry: a lost wake-up. */
-        amp_mb();
-    }
     return head;
 }
 
@@ -85,18 +84,13 @@ int amp_vring_give_used(struct amp_vring *vr, uint16_t id)
 bool amp_vring_device_want_notify(struct amp_vring *vr, bool enable)
 {
     vr->cb_enabled = enable;
-    if (!enable) {
-        /* As on the driver side: an event just behind us silences the driver. */
-        if (vr->event_idx)
-            AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16((uint16_t)(vr->last_seen - 1)));
-        else
-            AMP_WRITE_ONCE(vr->used->flags, amp_cpu_to_le16(AMP_VRING_USED_F_NO_NOTIFY));
-        return false;
-    }
+    /* Off, as on the driver side: an event just behind us silences the driver. */
     if (vr->event_idx)
-        AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16(vr->last_seen));
+        AMP_WRITE_ONCE(*vring_avail_event(vr), amp_cpu_to_le16((uint16_t)(vr->last_seen - !enable)));
     else
-        AMP_WRITE_ONCE(vr->used->flags, amp_cpu_to_le16(0));
+        AMP_WRITE_ONCE(vr->used->flags, amp_cpu_to_le16(enable ? 0 : AMP_VRING_USED_F_NO_NOTIFY));
+    if (!enable)
+        return false;
     /* Publish the request before re-checking, or a buffer added meanwhile is missed. */
     amp_mb();
     return amp_le16(AMP_READ_ONCE(vr->avail->idx)) != vr->last_seen;
