@@ -121,9 +121,21 @@ static inline void amp_vring_unget_avail(struct amp_vring *vr)
 }
 /*
  * Read descriptor `id` (< num) once. Chained and indirect descriptors are
- * not used by rpmsg and are refused with -AMP_EBADMSG.
+ * not used by rpmsg and are refused with -AMP_EBADMSG. Inline: it is the
+ * receive and send paths' every buffer.
  */
-int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr, uint32_t *len);
+static inline int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr,
+                                      uint32_t *len)
+{
+    if (id >= vr->num)
+        return -AMP_EBADMSG;
+    const struct amp_vring_desc *desc = &vr->desc[id];
+    if (amp_le16(AMP_READ_ONCE(desc->flags)) & (AMP_VRING_DESC_F_NEXT | AMP_VRING_DESC_F_INDIRECT))
+        return -AMP_EBADMSG;
+    *addr = amp_le64(AMP_READ_ONCE(desc->addr));
+    *len = amp_le32(AMP_READ_ONCE(desc->len));
+    return 0;
+}
 /*
  * Return descriptor `id` to the driver and say whether it asked for a
  * doorbell: 1 ring it, 0 not, -AMP_ERANGE for an id >= num.

@@ -384,8 +384,7 @@ int amp_rpmsg_init(struct amp_rpmsg_device *dev, const struct amp_rpmsg_config *
     if (dev->buf_size <= sizeof(struct amp_rpmsg_hdr) || dev->buf_size > 0xFFFFu + 16u)
         return -AMP_EINVAL;
     dev->ring_error = 0;
-    dev->tx_spares = NULL;        /* the spare set is cleared when first used */
-    dev->tx_spare_count = 0;
+    dev->tx_spares = NULL;        /* the spare set starts empty at its first use */
     int rc = role->init(dev);
     if (rc)
         return rc;
@@ -484,42 +483,45 @@ static int rpmsg_ring_check(struct amp_rpmsg_device *dev, int rc)
     return rc;
 }
 
-struct tx_request {
-    struct amp_rpmsg_hdr *hdr;
-    uint32_t capacity;     /* in: bytes needed; out: what the buffer holds */
-    int id;
-};
-
 /* One look for a transmit buffer: its id, -AMP_ENOBUFS, or another error. */
-static int take_tx(struct amp_rpmsg_device *dev, struct tx_request *req)
+static int take_tx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 {
-    return rpmsg_ring_check(dev, dev->role->get_tx(dev, &req->hdr, &req->capacity));
+    return rpmsg_ring_check(dev, dev->role->get_tx(dev, buf));
 }
 
-/* How a send waits for a buffer once none is free (the timeout is not 0). */
-typedef int (*tx_wait_fn)(struct amp_rpmsg_device *dev, struct tx_request *req,
+/*
+ * How a send waits for a buffer once none is free (the timeout is not 0).
+ * buf: in, the bytes needed; out, the buffer and what it holds.
+ */
+typedef int (*tx_wait_fn)(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf,
                           int32_t timeout_ms);
+
+struct tx_request {
+    struct rpmsg_buf *buf;
+    int id;
+};
 
 static int try_get_tx(struct amp_rpmsg_device *dev, void *arg)
 {
     struct tx_request *req = arg;
-    req->id = take_tx(dev, req);
+    req->id = take_tx(dev, req->buf);
     return req->id == -AMP_ENOBUFS ? -AMP_EAGAIN : req->id < 0 ? req->id : 0;
 }
 
-static int tx_wait_timed(struct amp_rpmsg_device *dev, struct tx_request *req, int32_t timeout_ms)
+static int tx_wait_timed(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf, int32_t timeout_ms)
 {
-    int rc = rpmsg_retry(dev, dev->cfg.platform, try_get_tx, req, timeout_ms, 0);
-    return rc ? rc : req->id;
+    struct tx_request req = { .buf = buf };
+    int rc = rpmsg_retry(dev, dev->cfg.platform, try_get_tx, &req, timeout_ms, 0);
+    return rc ? rc : req.id;
 }
 
 /* No clock: only AMP_WAIT_FOREVER gets here. */
-static int tx_wait_forever(struct amp_rpmsg_device *dev, struct tx_request *req,
+static int tx_wait_forever(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf,
                            int32_t timeout_ms)
 {
     (void)timeout_ms;
     int id;
-    while ((id = take_tx(dev, req)) == -AMP_ENOBUFS) {
+    while ((id = take_tx(dev, buf)) == -AMP_ENOBUFS) {
         int rc = rpmsg_sleep(dev->cfg.platform, AMP_WAIT_FOREVER);
         if (rc)
             return rc;
@@ -533,16 +535,16 @@ static int tx_wait_forever(struct amp_rpmsg_device *dev, struct tx_request *req,
  * send around it, like rpmsg_send_copy.
  */
 __attribute__((always_inline))
-static inline int rpmsg_get_tx(struct amp_rpmsg_device *dev, struct tx_request *req,
+static inline int rpmsg_get_tx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf,
                                int32_t timeout_ms, tx_wait_fn wait)
 {
-    int id = take_tx(dev, req);
+    int id = take_tx(dev, buf);
     if (id != -AMP_ENOBUFS || timeout_ms == AMP_NO_WAIT)
         return id;
     /* Ask to be woken when a buffer comes back before looking again,
      * or one returned in between would go unnoticed. */
     dev->role->want_notify(&dev->tx_vring, true);
-    id = wait(dev, req, timeout_ms);
+    id = wait(dev, buf, timeout_ms);
     dev->role->want_notify(&dev->tx_vring, false);
     return id;
 }
@@ -600,7 +602,7 @@ static inline int rpmsg_send_copy(struct amp_rpmsg_endpoint *ept, uint32_t src, 
         return -AMP_EINVAL;
     struct amp_rpmsg_device *dev = ept->dev;
     /* -AMP_EMSGSIZE if the peer's buffers are smaller than ours. */
-    struct tx_request tx = { .capacity = (uint32_t)(sizeof(*tx.hdr) + len) };
+    struct rpmsg_buf tx = { .len = (uint32_t)(sizeof(struct amp_rpmsg_hdr) + len) };
     int id = rpmsg_get_tx(dev, &tx, timeout_ms, wait);
     if (id < 0)
         return id;
@@ -634,13 +636,13 @@ static inline void *rpmsg_get_tx_buffer(struct amp_rpmsg_device *dev, uint32_t *
     *err = dev && size ? device_usable(dev) : -AMP_EINVAL;
     if (*err)
         return NULL;
-    struct tx_request tx = { .capacity = sizeof(*tx.hdr) };
+    struct rpmsg_buf tx = { .len = sizeof(struct amp_rpmsg_hdr) };
     int id = rpmsg_get_tx(dev, &tx, timeout_ms, wait);
     if (id < 0) {
         *err = id;
         return NULL;
     }
-    *size = tx.capacity - (uint32_t)sizeof(*tx.hdr);
+    *size = tx.len - (uint32_t)sizeof(struct amp_rpmsg_hdr);
     return tx.hdr + 1;
 }
 
@@ -695,6 +697,7 @@ int amp_rpmsg_release_tx_buffer(struct amp_rpmsg_device *dev, void *payload)
         return id;
     if (!dev->tx_spares) {        /* first since init: start from an empty set */
         __builtin_memset(dev->tx_spare, 0, sizeof(dev->tx_spare));
+        dev->tx_spare_count = 0;
         dev->tx_spares = &bitmap_spares;
     }
     rpmsg_spare_put(dev, (uint16_t)id);
@@ -751,15 +754,14 @@ int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
     if (handled)
         return handled;
     for (;;) {
-        struct amp_rpmsg_hdr *hdr;
-        uint32_t len;
-        int rc = dev->role->get_rx(dev, &hdr, &len);
+        struct rpmsg_buf rx;
+        int rc = dev->role->get_rx(dev, &rx);
         if (rc == -AMP_EAGAIN || rc == -AMP_EBADMSG)   /* empty, or the ring is corrupt */
             return rc == -AMP_EAGAIN ? handled : rpmsg_ring_check(dev, rc);
         handled++;
         if (rc >= 0) {
             uint16_t id = (uint16_t)rc;
-            rc = rpmsg_dispatch(dev, hdr, len);
+            rc = rpmsg_dispatch(dev, rx.hdr, rx.len);
             if (rc != AMP_RPMSG_HOLD)
                 dev->role->release_rx(dev, id);
         }

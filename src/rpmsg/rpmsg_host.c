@@ -80,6 +80,7 @@ static int host_init(struct amp_rpmsg_device *dev)
     dev->kick_due = false;
     /* The host keeps returned transmit buffers in the spare set from the start. */
     __builtin_memset(dev->tx_spare, 0, sizeof(dev->tx_spare));
+    dev->tx_spare_count = 0;
     /* The host always serves the name service (Linux and OpenAMP remotes announce). */
     rc = amp_rpmsg_enable_ns(dev);
     if (rc)
@@ -128,8 +129,7 @@ static int host_reclaim_tx(struct amp_rpmsg_device *dev)
     return rc == -AMP_EAGAIN ? 0 : rc;
 }
 
-static int host_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
-                       uint32_t *capacity)
+static int host_get_tx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 {
     int spare = rpmsg_spare_take(dev);
     if (spare < 0) {
@@ -147,8 +147,8 @@ static int host_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
         return -AMP_ENOBUFS;
     }
     /* Every buffer holds buf_size, all a message may take (check_send). */
-    *hdr = pool_buffer(dev, dev->rx_count + (uint32_t)spare);
-    *capacity = dev->buf_size;
+    buf->hdr = pool_buffer(dev, dev->rx_count + (uint32_t)spare);
+    buf->len = dev->buf_size;
     return spare;
 }
 
@@ -181,19 +181,19 @@ int amp_rpmsg_cork(struct amp_rpmsg_device *dev, bool cork)
     return 0;
 }
 
-static int host_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *len)
+static int host_get_rx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 {
     uint16_t id;
-    int rc = amp_vring_get_used(&dev->rx_vring, &id, len);
+    int rc = amp_vring_get_used(&dev->rx_vring, &id, &buf->len);
     if (rc == -AMP_EAGAIN && (rc = host_reclaim_tx(dev)) == 0)
         rc = -AMP_EAGAIN;        /* idle: tidy up the transmit side meanwhile */
     if (rc)
         return rc;
     if (id >= dev->rx_count)
         return -AMP_EBADMSG;     /* not one of our receive buffers */
-    if (*len > dev->buf_size)
-        *len = 0;                /* more than the buffer holds: dropped as malformed */
-    *hdr = pool_buffer(dev, id);
+    if (buf->len > dev->buf_size)
+        buf->len = 0;            /* more than the buffer holds: dropped as malformed */
+    buf->hdr = pool_buffer(dev, id);
     return id;
 }
 

@@ -8,16 +8,23 @@
 
 #include "amp/rpmsg.h"
 
+/* A buffer as a role hands it out: where it is and how many bytes count. */
+struct rpmsg_buf {
+    struct amp_rpmsg_hdr *hdr;
+    uint32_t len;
+};
+
 struct amp_rpmsg_role_ops {
     /* Finish role-specific init on a filled-in dev; -AMP_EAGAIN if the peer is not ready. */
     int (*init)(struct amp_rpmsg_device *dev);
     /*
-     * A free transmit buffer of at least *capacity bytes (header included):
-     * its descriptor id, with *hdr and *capacity (what it holds) set; or
+     * A free transmit buffer of at least buf->len bytes (header included):
+     * its descriptor id, with buf set to it and what it holds; or
      * -AMP_ENOBUFS (none free), -AMP_EMSGSIZE (the next one is too small; it
-     * stays first in line), or another error, with *capacity untouched.
+     * stays first in line), or another error. -AMP_ENOBUFS leaves buf as it
+     * was, for the next try.
      */
-    int (*get_tx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *capacity);
+    int (*get_tx)(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf);
     /* Descriptor id of a transmit / receive buffer we hold (zero-copy), or a negative error. */
     int (*tx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
     int (*rx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
@@ -30,7 +37,7 @@ struct amp_rpmsg_role_ops {
      * corrupt), or another error for one bad buffer that the role has
      * already handed back. A length the buffer cannot hold is given as 0.
      */
-    int (*get_rx)(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr, uint32_t *len);
+    int (*get_rx)(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf);
     /* Return receive buffer `id` to the peer. */
     int (*release_rx)(struct amp_rpmsg_device *dev, uint16_t id);
     /* Ask for (true) or stop asking for a doorbell when the peer adds to vr
@@ -65,9 +72,12 @@ static inline void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_
 {
     uint64_t off = dev->cfg.addr_mode == AMP_ADDR_PHYS ? addr - dev->cfg.shm_pa : addr;
     /* A PHYS address below shm_pa wraps to a huge offset and fails here too. */
-    if (off > dev->cfg.shm_size || len > dev->cfg.shm_size - off)
+    if (off > dev->cfg.shm_size)
         return NULL;
-    return (uint8_t *)dev->cfg.shm + off;
+    size_t at = (size_t)off;      /* fits: it is at most shm_size */
+    if (len > dev->cfg.shm_size - at)
+        return NULL;
+    return (uint8_t *)dev->cfg.shm + at;
 }
 
 /*

@@ -40,30 +40,29 @@ static int remote_init(struct amp_rpmsg_device *dev)
 
 /*
  * Descriptor `id` (the result of a take: negative passes through) as a
- * buffer we may use: id with *hdr and *len, or -AMP_EBADMSG if the
- * descriptor is malformed, -AMP_ERANGE if it is not inside shm. Its id is
- * noted in the header. The length is the caller's to check against what
- * it needs (a header at least).
+ * buffer we may use: id, with buf set; or -AMP_EBADMSG if the descriptor is
+ * malformed, -AMP_ERANGE if it is not inside shm. Its id is noted in the
+ * header. The length is the caller's to check against what it needs (a
+ * header at least).
  */
 static int remote_buffer(struct amp_rpmsg_device *dev, struct amp_vring *vr, int id,
-                         struct amp_rpmsg_hdr **hdr, uint32_t *len)
+                         struct rpmsg_buf *buf)
 {
     if (id < 0)
         return id;
     uint64_t addr;
-    int rc = amp_vring_read_desc(vr, (uint16_t)id, &addr, len);
+    int rc = amp_vring_read_desc(vr, (uint16_t)id, &addr, &buf->len);
     if (rc)
         return rc;
-    struct amp_rpmsg_hdr *buf = rpmsg_addr_to_va(dev, addr, *len);
-    if (!buf || ((uintptr_t)buf & 3u))
+    struct amp_rpmsg_hdr *hdr = rpmsg_addr_to_va(dev, addr, buf->len);
+    if (!hdr || ((uintptr_t)hdr & 3u))
         return -AMP_ERANGE;
-    buf->reserved = amp_cpu_to_le32((uint32_t)id);
-    *hdr = buf;
+    hdr->reserved = amp_cpu_to_le32((uint32_t)id);
+    buf->hdr = hdr;
     return id;
 }
 
-static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
-                         uint32_t *capacity)
+static int remote_get_tx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 {
     /*
      * A buffer given back unused (zero-copy) comes first; its descriptor is
@@ -75,19 +74,16 @@ static int remote_get_tx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hd
     int id = spare < 0 ? amp_vring_get_avail(&dev->tx_vring) : spare;
     if (id == -AMP_EAGAIN)
         return -AMP_ENOBUFS;
-    uint32_t len;
-    int rc = remote_buffer(dev, &dev->tx_vring, id, hdr, &len);
-    if (rc < 0)
-        return rc;
-    if (len < *capacity) {
+    uint32_t need = buf->len;
+    int rc = remote_buffer(dev, &dev->tx_vring, id, buf);
+    if (rc >= 0 && buf->len < need) {
         /* Smaller than the message: leave it first in line for a smaller one. */
         if (spare < 0)
             amp_vring_unget_avail(&dev->tx_vring);
         else
             spares->put(dev, (uint16_t)id);
-        return -AMP_EMSGSIZE;
+        rc = -AMP_EMSGSIZE;
     }
-    *capacity = len;
     return rc;
 }
 
@@ -120,11 +116,10 @@ static int remote_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_
     return remote_return(dev, &dev->tx_vring, id, dev->tx_notifyid);
 }
 
-static int remote_get_rx(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr **hdr,
-                         uint32_t *len)
+static int remote_get_rx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 {
     int id = amp_vring_get_avail(&dev->rx_vring);
-    int rc = remote_buffer(dev, &dev->rx_vring, id, hdr, len);
+    int rc = remote_buffer(dev, &dev->rx_vring, id, buf);
     if (rc < 0 && id >= 0)       /* unusable: hand it straight back */
         remote_return(dev, &dev->rx_vring, (uint16_t)id, dev->rx_notifyid);
     return rc;

@@ -48,18 +48,6 @@ int amp_vring_get_avail(struct amp_vring *vr)
     return head;
 }
 
-int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, uint64_t *addr, uint32_t *len)
-{
-    if (id >= vr->num)
-        return -AMP_EBADMSG;
-    const struct amp_vring_desc *desc = &vr->desc[id];
-    if (amp_le16(AMP_READ_ONCE(desc->flags)) & (AMP_VRING_DESC_F_NEXT | AMP_VRING_DESC_F_INDIRECT))
-        return -AMP_EBADMSG;
-    *addr = amp_le64(AMP_READ_ONCE(desc->addr));
-    *len = amp_le32(AMP_READ_ONCE(desc->len));
-    return 0;
-}
-
 int amp_vring_give_used(struct amp_vring *vr, uint16_t id)
 {
     if (id >= vr->num)
