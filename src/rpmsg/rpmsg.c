@@ -5,10 +5,10 @@
  *
  * Send:    amp_rpmsg_send -> rpmsg_send_copy -> rpmsg_get_tx (role->get_tx;
  *          waits via the platform) -> fill header + payload ->
- *          role->send_tx (vring + doorbell).
+ *          role->put(RPMSG_TX) (vring + doorbell).
  * Receive: amp_rpmsg_poll -> role->get_rx (vring, validated) ->
  *          rpmsg_dispatch (header checked) -> endpoint callback ->
- *          role->release_rx.
+ *          role->put(RPMSG_RX).
  *
  * Pay for what you use: the name service, the endpoint table, the spare
  * buffers of zero-copy and the clock arithmetic of timeouts are reached
@@ -585,7 +585,7 @@ static inline int rpmsg_send_hdr(struct amp_rpmsg_device *dev, int id,
     hdr->len = amp_cpu_to_le16((uint16_t)len);
     hdr->flags = 0;
     amp_cache_flush(dev->cfg.platform, hdr, sizeof(*hdr) + len);
-    int rc = dev->role->send_tx(dev, (uint16_t)id, hdr, (uint32_t)(sizeof(*hdr) + len));
+    int rc = dev->role->put(dev, RPMSG_TX, (uint16_t)id, (uint32_t)(sizeof(*hdr) + len));
     return rc < 0 ? rc : (int)len;
 }
 
@@ -709,7 +709,7 @@ int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload)
     if (!dev || !payload || !dev->role)
         return -AMP_EINVAL;
     int id = dev->role->rx_id(dev, (struct amp_rpmsg_hdr *)payload - 1);
-    return id < 0 ? id : dev->role->release_rx(dev, (uint16_t)id);
+    return id < 0 ? id : dev->role->put(dev, RPMSG_RX, (uint16_t)id, 0);
 }
 
 /* ---- Receive. ---- */
@@ -763,7 +763,7 @@ int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
             uint16_t id = (uint16_t)rc;
             rc = rpmsg_dispatch(dev, rx.hdr, rx.len);
             if (rc != AMP_RPMSG_HOLD)
-                dev->role->release_rx(dev, id);
+                dev->role->put(dev, RPMSG_RX, id, 0);
         }
         if (rc < 0) {
             dev->rx_dropped++;

@@ -160,9 +160,9 @@ static int host_tx_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *
     return index - (int32_t)dev->rx_count;
 }
 
-static int host_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
-                        uint32_t len)
+static int host_send_tx(struct amp_rpmsg_device *dev, uint16_t id, uint32_t len)
 {
+    struct amp_rpmsg_hdr *hdr = pool_buffer(dev, dev->rx_count + id);
     int rc = amp_vring_add_avail(&dev->tx_vring, id, host_va_to_addr(dev, hdr), len, 0);
     if (rc == 0 && dev->corked)
         dev->kick_due = true;
@@ -211,13 +211,17 @@ static int host_release_rx(struct amp_rpmsg_device *dev, uint16_t id)
     return rc;
 }
 
+static int host_put(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t id, uint32_t len)
+{
+    return q == RPMSG_TX ? host_send_tx(dev, id, len) : host_release_rx(dev, id);
+}
+
 const struct amp_rpmsg_role_ops amp_rpmsg_host_ops = {
     .init = host_init,
     .get_tx = host_get_tx,
     .tx_id = host_tx_id,
     .rx_id = host_rx_id,
-    .send_tx = host_send_tx,
+    .put = host_put,
     .get_rx = host_get_rx,
-    .release_rx = host_release_rx,
     .want_notify = amp_vring_driver_want_notify,
 };

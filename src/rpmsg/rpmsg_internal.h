@@ -14,6 +14,9 @@ struct rpmsg_buf {
     uint32_t len;
 };
 
+/* A device's two queues, as a role's put() names them. */
+enum rpmsg_queue { RPMSG_RX, RPMSG_TX };
+
 struct amp_rpmsg_role_ops {
     /* Finish role-specific init on a filled-in dev; -AMP_EAGAIN if the peer is not ready. */
     int (*init)(struct amp_rpmsg_device *dev);
@@ -28,18 +31,20 @@ struct amp_rpmsg_role_ops {
     /* Descriptor id of a transmit / receive buffer we hold (zero-copy), or a negative error. */
     int (*tx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
     int (*rx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
-    /* Hand a filled buffer (header + payload = len bytes) to the peer. */
-    int (*send_tx)(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
-                   uint32_t len);
     /*
      * Next received buffer and the length the peer says it wrote: its id
-     * (>= 0, for release_rx), or -AMP_EAGAIN (none), -AMP_EBADMSG (ring
+     * (>= 0, for put), or -AMP_EAGAIN (none), -AMP_EBADMSG (ring
      * corrupt), or another error for one bad buffer that the role has
      * already handed back. A length the buffer cannot hold is given as 0.
      */
     int (*get_rx)(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf);
-    /* Return receive buffer `id` to the peer. */
-    int (*release_rx)(struct amp_rpmsg_device *dev, uint16_t id);
+    /*
+     * Hand buffer `id` to the peer: RPMSG_TX, a filled transmit buffer
+     * (header + payload = len bytes); RPMSG_RX, a receive buffer we are done
+     * with (len unused). One op for both, so the remote, which returns
+     * either the same way, has no wrapper per queue.
+     */
+    int (*put)(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t id, uint32_t len);
     /* Ask for (true) or stop asking for a doorbell when the peer adds to vr
      * (rx_vring: a message; tx_vring: a free buffer). Enabling returns true
      * if there is already something to take. */

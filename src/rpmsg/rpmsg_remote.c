@@ -98,9 +98,16 @@ static int remote_held_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_h
  * Every buffer goes back whole (see amp_vring_give_used for the hosts that
  * need it): the host learns a message's length from its header.
  */
-static int remote_return(struct amp_rpmsg_device *dev, struct amp_vring *vr, uint16_t id,
-                         uint32_t notifyid)
+static int remote_put(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t id,
+                      uint32_t len)
 {
+    (void)len;
+    struct amp_vring *vr = &dev->rx_vring;
+    uint32_t notifyid = dev->rx_notifyid;
+    if (q == RPMSG_TX) {
+        vr = &dev->tx_vring;
+        notifyid = dev->tx_notifyid;
+    }
     int rc = amp_vring_give_used(vr, id);
     if (rc < 0)
         return rc;
@@ -108,26 +115,13 @@ static int remote_return(struct amp_rpmsg_device *dev, struct amp_vring *vr, uin
     return 0;
 }
 
-static int remote_send_tx(struct amp_rpmsg_device *dev, uint16_t id, struct amp_rpmsg_hdr *hdr,
-                          uint32_t len)
-{
-    (void)hdr;
-    (void)len;
-    return remote_return(dev, &dev->tx_vring, id, dev->tx_notifyid);
-}
-
 static int remote_get_rx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 {
     int id = amp_vring_get_avail(&dev->rx_vring);
     int rc = remote_buffer(dev, &dev->rx_vring, id, buf);
     if (rc < 0 && id >= 0)       /* unusable: hand it straight back */
-        remote_return(dev, &dev->rx_vring, (uint16_t)id, dev->rx_notifyid);
+        remote_put(dev, RPMSG_RX, (uint16_t)id, 0);
     return rc;
-}
-
-static int remote_release_rx(struct amp_rpmsg_device *dev, uint16_t id)
-{
-    return remote_return(dev, &dev->rx_vring, id, dev->rx_notifyid);
 }
 
 const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops = {
@@ -135,8 +129,7 @@ const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops = {
     .get_tx = remote_get_tx,
     .tx_id = remote_held_id,
     .rx_id = remote_held_id,
-    .send_tx = remote_send_tx,
+    .put = remote_put,
     .get_rx = remote_get_rx,
-    .release_rx = remote_release_rx,
     .want_notify = amp_vring_device_want_notify,
 };
