@@ -108,7 +108,9 @@ bool amp_vring_driver_want_notify(struct amp_vring *vr, bool enable);
 
 /*
  * Take the next available descriptor: its id (>= 0), -AMP_EAGAIN if none,
- * -AMP_EBADMSG for an impossible index.
+ * -AMP_EBADMSG for an impossible index. With event index, avail_event is
+ * not moved here but only by amp_vring_device_want_notify(true), as Linux's
+ * vhost does: a driver rings once per wait, not once per buffer.
  */
 int amp_vring_get_avail(struct amp_vring *vr);
 /*
