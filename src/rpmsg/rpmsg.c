@@ -726,7 +726,12 @@ int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload)
 __attribute__((noinline))   /* inlined, -Os copies the release after each early return */
 static int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr, uint32_t len)
 {
-    if (len < sizeof(*hdr))
+    /*
+     * No callback may get more than amp_rpmsg_max_payload(): a buffer longer
+     * than ours is a corrupt length (host: used.len) or buffers that do not
+     * match buf_size (remote: the host's descriptor).
+     */
+    if (len < sizeof(*hdr) || len > dev->buf_size)
         return -AMP_EMSGSIZE;
     amp_cache_invalidate(dev->cfg.platform, hdr, len);
     uint32_t src = amp_le32(AMP_READ_ONCE(hdr->src));

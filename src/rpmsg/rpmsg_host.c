@@ -191,8 +191,6 @@ static int host_get_rx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
         return rc;
     if (id >= dev->rx_count)
         return -AMP_EBADMSG;     /* not one of our receive buffers */
-    if (buf->len > dev->buf_size)
-        buf->len = 0;            /* more than the buffer holds: dropped as malformed */
     buf->hdr = pool_buffer(dev, id);
     return id;
 }

@@ -35,7 +35,8 @@ struct amp_rpmsg_role_ops {
      * Next received buffer and the length the peer says it wrote: its id
      * (>= 0, for put), or -AMP_EAGAIN (none), -AMP_EBADMSG (ring
      * corrupt), or another error for one bad buffer that the role has
-     * already handed back. A length the buffer cannot hold is given as 0.
+     * already handed back. The length is as the peer gave it: dispatch
+     * checks it against buf_size.
      */
     int (*get_rx)(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf);
     /*

@@ -212,6 +212,30 @@ static void test_descriptor_address_outside_region(void **state)
     assert_int_equal(amp_rpmsg_send(&f->rept, "x", 1, AMP_NO_WAIT), -AMP_ERANGE);
 }
 
+/*
+ * A host descriptor longer than our buffers, with a header that fills it:
+ * no callback may get more than amp_rpmsg_max_payload() (a firmware sizes
+ * its own copy by it). Dropped and handed back; the link goes on.
+ */
+static void test_descriptor_longer_than_our_buffers(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(amp_rpmsg_send(&f->hept, "abc", 3, AMP_NO_WAIT), 3);
+    struct amp_vring_avail *avail = avail_of(f, LB_VRING1_OFF);
+    uint16_t head = avail->ring[(uint16_t)(avail->idx - 1) % 64];
+    struct amp_vring_desc *desc = &desc_of(f, LB_VRING1_OFF)[head];
+    desc->len = 2048;                       /* still inside the region */
+    struct amp_rpmsg_hdr *hdr = (void *)(f->lb.mem + LB_SHM_OFFSET + desc->addr);
+    hdr->len = (uint16_t)(amp_rpmsg_max_payload(&f->lb.remote) + 1);
+    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
+    assert_int_equal(f->remote_rx, 0);
+    assert_int_equal(f->lb.remote.rx_dropped, 1);
+    assert_int_equal(f->lb.remote.last_rx_error, -AMP_EMSGSIZE);
+    assert_int_equal(amp_rpmsg_send(&f->hept, "ok", 2, AMP_NO_WAIT), 2);
+    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
+    assert_int_equal(f->remote_rx, 1);
+}
+
 /* A message buffer too short for a header: dropped, handed back, the link goes on. */
 static void test_descriptor_shorter_than_header(void **state)
 {
@@ -398,6 +422,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_used_rx_id_between_count_and_num, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remote_returns_whole_descriptors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_descriptor_shorter_than_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descriptor_longer_than_our_buffers, setup, teardown),
     };
     return cmocka_run_group_tests_name("hostile shared memory", tests, NULL, NULL);
 }
