@@ -139,24 +139,36 @@ static void test_avail_index_jumps_past_num(void **state)
     assert_int_equal(f->remote_rx, 0);
 }
 
-static void test_payload_longer_than_buffer_host_to_remote(void **state)
+/* The host sends "abc": the descriptor the remote will read, and its header. */
+static struct amp_vring_desc *host_sends_abc(struct fixture *f, struct amp_rpmsg_hdr **hdr)
 {
-    struct fixture *f = *state;
     assert_int_equal(amp_rpmsg_send(&f->hept, "abc", 3, AMP_NO_WAIT), 3);
-    /* The header claims 400 bytes but the descriptor covers only 19. */
     struct amp_vring_avail *avail = avail_of(f, LB_VRING1_OFF);
     uint16_t head = avail->ring[(uint16_t)(avail->idx - 1) % 64];
     struct amp_vring_desc *desc = &desc_of(f, LB_VRING1_OFF)[head];
-    struct amp_rpmsg_hdr *hdr = (void *)(f->lb.mem + LB_SHM_OFFSET + desc->addr);
-    hdr->len = 400;
+    *hdr = (void *)(f->lb.mem + LB_SHM_OFFSET + desc->addr);
+    return desc;
+}
+
+/* The remote drops that message with err, hands it back, and the link goes on. */
+static void remote_drops_it_and_goes_on(struct fixture *f, int err)
+{
     assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
     assert_int_equal(f->remote_rx, 0);
     assert_int_equal(f->lb.remote.rx_dropped, 1);
-    assert_int_equal(f->lb.remote.last_rx_error, -AMP_EMSGSIZE);
-    /* The buffer went back to the host, and the link still works. */
+    assert_int_equal(f->lb.remote.last_rx_error, err);
     assert_int_equal(amp_rpmsg_send(&f->hept, "ok", 2, AMP_NO_WAIT), 2);
     assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
     assert_int_equal(f->remote_rx, 1);
+}
+
+static void test_payload_longer_than_buffer_host_to_remote(void **state)
+{
+    struct fixture *f = *state;
+    struct amp_rpmsg_hdr *hdr;
+    host_sends_abc(f, &hdr);
+    hdr->len = 400;      /* the descriptor covers only 19 bytes */
+    remote_drops_it_and_goes_on(f, -AMP_EMSGSIZE);
 }
 
 static void test_used_length_larger_than_buffer(void **state)
@@ -220,20 +232,10 @@ static void test_descriptor_address_outside_region(void **state)
 static void test_descriptor_longer_than_our_buffers(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(amp_rpmsg_send(&f->hept, "abc", 3, AMP_NO_WAIT), 3);
-    struct amp_vring_avail *avail = avail_of(f, LB_VRING1_OFF);
-    uint16_t head = avail->ring[(uint16_t)(avail->idx - 1) % 64];
-    struct amp_vring_desc *desc = &desc_of(f, LB_VRING1_OFF)[head];
-    desc->len = 2048;                       /* still inside the region */
-    struct amp_rpmsg_hdr *hdr = (void *)(f->lb.mem + LB_SHM_OFFSET + desc->addr);
+    struct amp_rpmsg_hdr *hdr;
+    host_sends_abc(f, &hdr)->len = 2048;     /* still inside the region */
     hdr->len = (uint16_t)(amp_rpmsg_max_payload(&f->lb.remote) + 1);
-    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
-    assert_int_equal(f->remote_rx, 0);
-    assert_int_equal(f->lb.remote.rx_dropped, 1);
-    assert_int_equal(f->lb.remote.last_rx_error, -AMP_EMSGSIZE);
-    assert_int_equal(amp_rpmsg_send(&f->hept, "ok", 2, AMP_NO_WAIT), 2);
-    assert_int_equal(amp_rpmsg_poll(&f->lb.remote), 1);
-    assert_int_equal(f->remote_rx, 1);
+    remote_drops_it_and_goes_on(f, -AMP_EMSGSIZE);
 }
 
 /* A message buffer too short for a header: dropped, handed back, the link goes on. */
