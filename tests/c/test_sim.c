@@ -1307,6 +1307,50 @@ static void test_cm4_wfi_wakes_per_doorbell_and_tick(void **state)
     fx_free(fx);
 }
 
+/* Boot one of build/tests/c-firmware/ and return its probe words. */
+static volatile uint32_t *boot_test_fw(struct fixture *fx, const char *name, uint32_t magic)
+{
+    char path[PATH_MAX + 64], err[256];
+    snprintf(path, sizeof path, "%s/../tests/c-firmware/%s", fw_dir, name);
+    int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
+    if (rc)
+        print_error("%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(amp_rproc_start(fx->rp), 0);
+    volatile uint32_t *probe =
+        amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 64);
+    assert_non_null(probe);
+    assert_true(wait_word(&probe[0], magic, SERVE_TIMEOUT_MS));
+    assert_int_equal(probe[0], magic);
+    return probe;
+}
+
+/* SysTick and ICSR as the ARMv7-M ARM has them, checked by the firmware. */
+static void test_cm4_systick_semantics(void **state)
+{
+    (void)state;
+    static const char *const what[] = {
+        "an RVR write leaves the count alone",
+        "a disabled counter holds its value",
+        "enabled again, it counts on from CVR",
+        "ICSR.PENDSTSET is set as soon as CVR has wrapped",
+        "a CVR write clears COUNTFLAG, not the pending exception",
+        "ICSR.PENDSTCLR clears it",
+    };
+    struct fixture *fx = fx_new("systick", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *probe = boot_test_fw(fx, "systick_check.elf", 0x5157C4Bu);
+    unsigned n = sizeof what / sizeof what[0];
+    bool ok = true;
+    for (unsigned i = 0; i < n; i++) {
+        print_message("    %s: %s (0x%x)\n", what[i], probe[1 + i] == 1 ? "yes" : "NO",
+                      probe[1 + n + i]);
+        ok = ok && probe[1 + i] == 1;
+    }
+    assert_true(ok);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
 static void test_cm4_runs_the_chip_image(void **state)
 {
     (void)state;
@@ -1373,6 +1417,7 @@ int main(void)
     const struct CMUnitTest cm4_tests[] = {
         cmocka_unit_test_teardown(test_cm4_faults_name_pc, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_wfi_wakes_per_doorbell_and_tick, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_systick_semantics, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_runs_the_chip_image, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_boot_from_elf_entry, close_fixtures),
         cmocka_unit_test_teardown(test_nothing_leaked, close_fixtures),

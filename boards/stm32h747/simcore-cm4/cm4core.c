@@ -258,7 +258,6 @@ static uint16_t half_at(uint32_t da)
 }
 
 static bool takes(struct cm4 *c, int e, bool with_primask);
-static int best_pending(struct cm4 *c);
 static void sleep_until_event(struct cm4 *c);
 static bool exception_entry(struct cm4 *c, int e, uint32_t return_pc);
 static bool exception_return(struct cm4 *c, uint32_t value, bool *to_thread);
@@ -272,11 +271,11 @@ static void take_events(struct cm4 *c, bool read_all);
  */
 static void preempt_in_hook(struct cm4 *c, uint32_t return_pc)
 {
-    int e = best_pending(c);
+    int e = cm4_best_pending(c);
     if (takes(c, e, true)) {
         if (!exception_entry(c, e, return_pc))
             die(c);
-        e = best_pending(c);
+        e = cm4_best_pending(c);
     }
     c->masked_exc = takes(c, e, false) ? e : 0;
 }
@@ -457,7 +456,7 @@ static int exec_prio(struct cm4 *c, bool with_primask)
 }
 
 /* The pending exception that would be taken next (0: none), by priority then number. */
-static int best_pending(struct cm4 *c)
+int cm4_best_pending(struct cm4 *c)
 {
     int best = 0, best_pri = 1000;
     for (int e = EXC_NMI; e < EXC_IRQ0; e++)
@@ -678,7 +677,7 @@ static void sleep_until_event(struct cm4 *c)
 {
     for (;;) {
         take_events(c, false);
-        if (takes(c, best_pending(c), false))
+        if (takes(c, cm4_best_pending(c), false))
             return;
         uint64_t next = armed_deadline;
         set_timer(c, 0);
