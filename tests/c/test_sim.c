@@ -1318,7 +1318,7 @@ static volatile uint32_t *boot_test_fw(struct fixture *fx, const char *name, uin
     assert_int_equal(rc, 0);
     assert_int_equal(amp_rproc_start(fx->rp), 0);
     volatile uint32_t *probe =
-        amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 64);
+        amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 256);
     assert_non_null(probe);
     assert_true(wait_word(&probe[0], magic, SERVE_TIMEOUT_MS));
     assert_int_equal(probe[0], magic);
@@ -1347,6 +1347,68 @@ static void test_cm4_systick_semantics(void **state)
         ok = ok && probe[1 + i] == 1;
     }
     assert_true(ok);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
+/*
+ * The SDK's tickless idle (napper.elf): timed waits end on time although
+ * SysTick runs long periods, and across long sleeps the SDK's clock stays
+ * the host's. Bounds a broken implementation exceeds: a wait that only
+ * ends at the next 2^24-clock wrap (262 ms at 64 MHz) is 86-257 ms late; a
+ * clock that misses the counter's position loses up to a period.
+ */
+#define NAPPER_MAGIC 0x4A9933u
+#define NAP_LATE_US 60000u
+#define NAP_MARGIN_US 2000
+
+static void test_cm4_tickless_idle_keeps_time(void **state)
+{
+    (void)state;
+    static const uint32_t timeouts_ms[] = { 30, 150, 700, 5, 400 };
+    static const uint32_t gaps_ms[] = { 90, 410, 170, 330, 610, 120, 260, 50 };
+    const unsigned nt = sizeof timeouts_ms / sizeof timeouts_ms[0];
+    struct fixture *fx = fx_new("nap", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *probe = boot_test_fw(fx, "napper.elf", NAPPER_MAGIC);
+
+    /* Timed waits, nobody rings: each times out, never early, not late. */
+    for (unsigned i = 0; i < nt; i++) {
+        assert_true(wait_word(&probe[1], i + 1, SERVE_TIMEOUT_MS + (int32_t)timeouts_ms[i]));
+        volatile uint32_t *r = &probe[4 + 4 * i];
+        print_message("    wait(%u ms): rc %d after %u us\n", timeouts_ms[i], (int)r[0], r[1]);
+        assert_int_equal((int32_t)r[0], -AMP_ETIMEDOUT);
+        assert_true(r[1] >= timeouts_ms[i] * 1000u);
+        assert_true(r[1] <= timeouts_ms[i] * 1000u + NAP_LATE_US);
+    }
+
+    /* Waits without a timeout, ended by doorbells: the SDK's clock at each
+     * wake, against ours before the ring and after we saw it, bounds the
+     * offset between the clocks; every bound must hold for one offset. */
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    uint32_t ticks0 = probe[4 + 4 * (nt - 1) + 3];
+    uint64_t t_start = now_us();
+    for (unsigned k = 0; k < sizeof gaps_ms / sizeof gaps_ms[0]; k++) {
+        usleep(gaps_ms[k] * 1000u);
+        uint64_t before = now_us();
+        fx->p->ops->notify(fx->p->ctx, 0);
+        assert_true(wait_word(&probe[1], nt + k + 1, SERVE_TIMEOUT_MS));
+        uint64_t after = now_us();
+        volatile uint32_t *r = &probe[4 + 4 * (nt + k)];
+        assert_int_equal(r[0], 0);
+        int64_t fw = (int64_t)r[2];
+        if (fw - (int64_t)after > lo)
+            lo = fw - (int64_t)after;
+        if (fw - (int64_t)before < hi)
+            hi = fw - (int64_t)before;
+        print_message("    woke after %u ms asleep: offset window %lld us wide\n", r[1] / 1000u,
+                      (long long)(hi - lo));
+        assert_true(lo <= hi + NAP_MARGIN_US);
+    }
+    /* And it slept tickless: far fewer SysTick interrupts than 100 Hz. */
+    uint32_t ms = (uint32_t)((now_us() - t_start) / 1000u);
+    uint32_t ticks = probe[4 + 4 * (nt + 7) + 3] - ticks0;
+    print_message("    %u SysTick interrupts in %u ms of waiting\n", ticks, ms);
+    assert_true(ticks <= ms / 100u + 10u);
     assert_int_equal(amp_rproc_stop(fx->rp), 0);
     fx_free(fx);
 }
@@ -1418,6 +1480,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cm4_faults_name_pc, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_wfi_wakes_per_doorbell_and_tick, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_systick_semantics, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_tickless_idle_keeps_time, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_runs_the_chip_image, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_boot_from_elf_entry, close_fixtures),
         cmocka_unit_test_teardown(test_nothing_leaked, close_fixtures),

@@ -807,14 +807,15 @@ static _Noreturn void run(struct cm4 *c)
             sleeping = true;
             continue;
         case STOP_NONE:
+        case STOP_EVENT:
             /* WFI halts the emulator: it returns with the pc after it (the
-             * next uc_emu_start un-halts). */
+             * next uc_emu_start un-halts). Nothing else ends a run without a
+             * reason: a device event flagged in the WFI's block (a SysTick
+             * write just before it) is looked at by the sleep, not lost. */
             if (err == UC_ERR_OK && is_wfi_before(cm4_reg(c, UC_ARM_REG_PC))) {
                 sleeping = true;
                 continue;
             }
-            break;
-        case STOP_EVENT:
             break;
         }
         if (err != UC_ERR_OK) {
