@@ -1413,6 +1413,21 @@ static void test_cm4_tickless_idle_keeps_time(void **state)
     fx_free(fx);
 }
 
+/* Code copied to SRAM and rewritten between calls runs as written each
+ * time: the emulator's fast stores give way to code invalidation. */
+static void test_cm4_code_in_ram(void **state)
+{
+    (void)state;
+    struct fixture *fx = fx_new("ramcode", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *probe = boot_test_fw(fx, "ramcode.elf", 0x7A3C0DEu);
+    print_message("    %u calls ran the code last written, %u stale (last returned %u)\n",
+                  probe[1], probe[2], probe[3]);
+    assert_int_equal(probe[1], 200);
+    assert_int_equal(probe[2], 0);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
 static void test_cm4_runs_the_chip_image(void **state)
 {
     (void)state;
@@ -1481,6 +1496,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cm4_wfi_wakes_per_doorbell_and_tick, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_systick_semantics, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_tickless_idle_keeps_time, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_code_in_ram, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_runs_the_chip_image, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_boot_from_elf_entry, close_fixtures),
         cmocka_unit_test_teardown(test_nothing_leaked, close_fixtures),

@@ -56,6 +56,7 @@ struct cm4 {
     enum cm4_stop stop;
     uint32_t block_pc, block_size; /* the translated block running (for fault reports) */
     bool fault_in_block;         /* the pc is only known to the block */
+    bool code_outside_flash;     /* a block ran from RAM (uc_pages.c) */
     char crash[320];
 
     int masked_exc;              /* pending, masked by PRIMASK/BASEPRI when the run began */
@@ -108,5 +109,9 @@ uint32_t cm4_reg(struct cm4 *c, int reg);
 /* The pending enabled exception that would be taken next (0: none). */
 int cm4_best_pending(struct cm4 *c);
 void cm4_doorbell_to_host(struct cm4 *c);
+
+/* uc_pages.c: guest code ran outside flash; stores must again invalidate
+ * the translated code they overwrite. */
+void uc_pages_code_outside_flash(void);
 
 #endif /* AMP_SIM_CM4_H */

@@ -333,6 +333,10 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     (void)uc;
     c->block_pc = (uint32_t)addr;
     c->block_size = size;
+    if ((uint32_t)addr - regions[0].da >= regions[0].size && !c->code_outside_flash) {
+        c->code_outside_flash = true;  /* code in RAM: stores may overwrite it */
+        uc_pages_code_outside_flash();
+    }
     if (c->stop == STOP_FAULT)
         die(c);  /* found by a device model, which cannot stop the core itself */
     if (c->stop == STOP_SLEEP) {  /* SLEEPONEXIT, decided at the exception return */
