@@ -1428,6 +1428,57 @@ static void test_cm4_code_in_ram(void **state)
     fx_free(fx);
 }
 
+/*
+ * Store buffering (dekker.elf): the M4 stores its flag, DMB, loads the
+ * host's; the host stores its flag, fences, loads the M4's. If both loads
+ * missed the other's store the barrier did not order store before load
+ * (x86 lets a load pass a store unless a fence sits between them).
+ */
+#define DEKKER_DA 0x38008000u
+#define DEKKER_ROUNDS 200000u
+
+static void test_cm4_barriers_order_store_load(void **state)
+{
+    (void)state;
+    struct fixture *fx = fx_new("dekker", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *sh = amp_mem_da_to_va(amp_sim_mem_map(fx->board), DEKKER_DA, 32);
+    assert_non_null(sh);
+    for (int i = 0; i < 8; i++)
+        sh[i] = 0;
+    char path[PATH_MAX + 64], err[256];
+    snprintf(path, sizeof path, "%s/../tests/c-firmware/dekker.elf", fw_dir);
+    int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
+    if (rc)
+        print_error("%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(amp_rproc_start(fx->rp), 0);
+    uint32_t both_missed = 0, host_missed = 0, m4_missed = 0, seed = 12345;
+    for (uint32_t r = 1; r <= DEKKER_ROUNDS; r++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned spin = (seed >> 16) % 64u;
+        sh[0] = r;
+        for (volatile unsigned i = 0; i < spin; i++)
+            ;
+        sh[2] = r;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        uint32_t x = sh[1];
+        uint64_t t0 = now_us();
+        while (sh[3] != r)
+            if (now_us() - t0 > (uint64_t)SERVE_TIMEOUT_MS * 1000u)
+                fail_msg("round %u: the M4 did not answer", r);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        uint32_t y = sh[4];
+        host_missed += x < r;
+        m4_missed += y < r;
+        both_missed += x < r && y < r;
+    }
+    print_message("    %u rounds: host missed the M4's store %u times, the M4 the host's %u, "
+                  "both %u\n", DEKKER_ROUNDS, host_missed, m4_missed, both_missed);
+    assert_int_equal(both_missed, 0);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
 static void test_cm4_runs_the_chip_image(void **state)
 {
     (void)state;
@@ -1497,6 +1548,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cm4_systick_semantics, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_tickless_idle_keeps_time, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_code_in_ram, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_barriers_order_store_load, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_runs_the_chip_image, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_boot_from_elf_entry, close_fixtures),
         cmocka_unit_test_teardown(test_nothing_leaked, close_fixtures),
