@@ -1437,16 +1437,15 @@ static void test_cm4_code_in_ram(void **state)
 #define DEKKER_DA 0x38008000u
 #define DEKKER_ROUNDS 200000u
 
-static void test_cm4_barriers_order_store_load(void **state)
+static void dekker(const char *elf)
 {
-    (void)state;
     struct fixture *fx = fx_new("dekker", AMP_SIM_WAIT_BLOCKING);
     volatile uint32_t *sh = amp_mem_da_to_va(amp_sim_mem_map(fx->board), DEKKER_DA, 32);
     assert_non_null(sh);
     for (int i = 0; i < 8; i++)
         sh[i] = 0;
     char path[PATH_MAX + 64], err[256];
-    snprintf(path, sizeof path, "%s/../tests/c-firmware/dekker.elf", fw_dir);
+    snprintf(path, sizeof path, "%s/../tests/c-firmware/%s", fw_dir, elf);
     int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
     if (rc)
         print_error("%s\n", err);
@@ -1472,11 +1471,19 @@ static void test_cm4_barriers_order_store_load(void **state)
         m4_missed += y < r;
         both_missed += x < r && y < r;
     }
-    print_message("    %u rounds: host missed the M4's store %u times, the M4 the host's %u, "
-                  "both %u\n", DEKKER_ROUNDS, host_missed, m4_missed, both_missed);
+    print_message("    %s, %u rounds: host missed the M4's store %u times, the M4 the host's "
+                  "%u, both %u\n", elf, DEKKER_ROUNDS, host_missed, m4_missed, both_missed);
     assert_int_equal(both_missed, 0);
     assert_int_equal(amp_rproc_stop(fx->rp), 0);
     fx_free(fx);
+}
+
+/* The barrier in flash, and executed from SRAM. */
+static void test_cm4_barriers_order_store_load(void **state)
+{
+    (void)state;
+    dekker("dekker.elf");
+    dekker("dekker_ram.elf");
 }
 
 static void test_cm4_runs_the_chip_image(void **state)

@@ -113,5 +113,7 @@ void cm4_doorbell_to_host(struct cm4 *c);
 /* uc_pages.c: guest code ran outside flash; stores must again invalidate
  * the translated code they overwrite. */
 void uc_pages_code_outside_flash(void);
+/* DMB/DSB are host barriers in the translated code (else: hook them). */
+bool uc_pages_inline_barriers(void);
 
 #endif /* AMP_SIM_CM4_H */

@@ -292,7 +292,9 @@ static void sleep_in_hook(struct cm4 *c, uint32_t resume_pc)
  * Memory barriers. Single-threaded TCG drops DMB/DSB, but the host side is
  * another process on another CPU: x86 may let a later load pass an earlier
  * store, which loses wake-ups in the vring protocol (arm notifications,
- * re-check the ring). A code hook on each barrier in flash fences for it.
+ * re-check the ring). On unicorn 2.0.x uc_pages.c has TCG emit them as
+ * host barriers wherever they run; elsewhere a code hook on each barrier
+ * in flash fences for it (not for barriers run from RAM).
  */
 static void on_barrier(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
@@ -757,7 +759,7 @@ static int setup(struct cm4 *c, uint32_t boot)
         uc_hook_add(c->uc, &h, UC_HOOK_INTR, (void *)on_intr, c, 1, 0) ||
         uc_hook_add(c->uc, &h, UC_HOOK_INSN_INVALID, (void *)on_invalid_insn, c, 1, 0) ||
         uc_hook_add(c->uc, &h, UC_HOOK_BLOCK, (void *)on_block, c, 1, 0) ||
-        hook_barriers(c) != 0)
+        (!uc_pages_inline_barriers() && hook_barriers(c) != 0))
         return fail("unicorn", "cannot add hooks");
     c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (c->timer_fd < 0)

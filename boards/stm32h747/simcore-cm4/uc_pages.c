@@ -19,6 +19,14 @@
  *    uc_pages_code_outside_flash): the TLB is flushed and refilled the
  *    slow, correct way.
  *
+ * 3. DMB and DSB translate to tcg_gen_mb, which emits nothing unless the
+ *    TB is compiled for parallel CPUs (CF_PARALLEL): one emulated CPU
+ *    needs no barrier. But the other side of the rings is another process
+ *    on another host CPU, and x86 lets a later load pass an earlier store
+ *    (lost wake-ups in the vring protocol). tcg_gen_mb_arm here always
+ *    emits the barrier op, which the x86 backend makes a `lock orl` inline
+ *    in the translated code (no hook, no helper call).
+ *
  * They replace libunicorn's because Debian's build calls all of them
  * through its PLT (checked with objdump: no direct call). Any other unicorn
  * version gets its own behaviour back, untouched.
@@ -43,13 +51,17 @@ typedef void set_page_fn(void *cpu, uint32_t vaddr, uint64_t paddr, uint32_t att
                          int mmu_idx, uint32_t size);
 typedef void set_dirty_fn(void *cpu, uint32_t vaddr);
 typedef void flush_fn(void *cpu);
+typedef void mb_fn(void *tcg_ctx, int mb_type);
+typedef void op1_fn(void *tcg_ctx, int opc, uintptr_t arg);
 
 struct page_collection *page_collection_lock_arm(void *uc, uint64_t start, uint64_t end);
 void page_collection_unlock_arm(struct page_collection *set);
 void tlb_set_page_with_attrs_arm(void *cpu, uint32_t vaddr, uint64_t paddr, uint32_t attrs,
                                  int prot, int mmu_idx, uint32_t size);
+void tcg_gen_mb_arm(void *tcg_ctx, int mb_type);
 
 #define PAGE_WRITE 0x0002  /* qemu include/exec/cpu-all.h */
+#define INDEX_op_mb 4      /* qemu tcg/tcg-opc.h; what 2.0.1's tcg_gen_mb_arm passes */
 
 /* 1: unicorn 2.0.x; -1: another version, forward. */
 static int which;
@@ -58,6 +70,8 @@ static unlock_fn *real_unlock;
 static set_page_fn *real_set_page;
 static set_dirty_fn *real_set_dirty;
 static flush_fn *real_flush;
+static mb_fn *real_mb;
+static op1_fn *real_op1;
 static bool fast_stores;        /* 2.0.x, tlb_set_dirty found, no code outside flash yet */
 static void *the_cpu;
 
@@ -65,11 +79,13 @@ static int version(void)
 {
     if (which == 0) {
         real_set_page = (set_page_fn *)dlsym(RTLD_NEXT, "tlb_set_page_with_attrs_arm");
+        real_mb = (mb_fn *)dlsym(RTLD_NEXT, "tcg_gen_mb_arm");
         if ((uc_version(NULL, NULL) >> 16) == 0x0200u) {
             which = 1;
             real_set_dirty = (set_dirty_fn *)dlsym(RTLD_NEXT, "tlb_set_dirty_arm");
             real_flush = (flush_fn *)dlsym(RTLD_NEXT, "tlb_flush_arm");
             fast_stores = real_set_dirty && real_flush;
+            real_op1 = (op1_fn *)dlsym(RTLD_NEXT, "tcg_gen_op1_arm");
         } else {
             real_lock = (lock_fn *)dlsym(RTLD_NEXT, "page_collection_lock_arm");
             real_unlock = (unlock_fn *)dlsym(RTLD_NEXT, "page_collection_unlock_arm");
@@ -110,4 +126,17 @@ void uc_pages_code_outside_flash(void)
     fast_stores = false;
     if (the_cpu)
         real_flush(the_cpu);  /* no entry keeps the fast path */
+}
+
+void tcg_gen_mb_arm(void *tcg_ctx, int mb_type)
+{
+    if (version() > 0 && real_op1)
+        real_op1(tcg_ctx, INDEX_op_mb, (uintptr_t)(unsigned)mb_type);
+    else if (real_mb)
+        real_mb(tcg_ctx, mb_type);
+}
+
+bool uc_pages_inline_barriers(void)
+{
+    return version() > 0 && real_op1;
 }

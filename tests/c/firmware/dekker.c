@@ -4,7 +4,8 @@
  * flag (the round number), DMB / fence, and load the other's: with the
  * barriers, at least one side sees the other's store (store buffering is
  * forbidden). Shared words in SRAM4: go, the M4's flag, the host's flag,
- * the round done, what the M4 saw.
+ * the round done, what the M4 saw. DEKKER_IN_RAM (dekker_ram.c): the same
+ * loop runs from SRAM (.ramfunc, copied there with .data at start-up).
  */
 #include <stdint.h>
 
@@ -12,7 +13,13 @@
 
 #define SH ((volatile uint32_t *)0x38008000u)
 
-int main(void)
+#ifdef DEKKER_IN_RAM
+#define PLACE __attribute__((section(".ramfunc"), noinline, noreturn))
+#else
+#define PLACE __attribute__((noinline, noreturn))
+#endif
+
+PLACE static void rounds(void)
 {
     for (uint32_t r = 1;; r++) {
         while (SH[0] != r)
@@ -23,4 +30,9 @@ int main(void)
         SH[4] = y;
         SH[3] = r;
     }
+}
+
+int main(void)
+{
+    rounds();
 }
