@@ -72,12 +72,13 @@ test: test-python-native
 
 # ---- C tests of the M4 core: a test firmware, and the chip's flash image
 # (what a flasher writes at 0x08100000) to compare with what the core ran.
-CM4_TEST_FW := $(BUILD)/tests/c-firmware/sleeper.elf
-$(CM4_TEST_FW): $(BUILD)/fw-cm4/tests/c/firmware/sleeper.o $(CM4_FW_COMMON_OBJS) $(AMP_M4_LDSCRIPT)
+CM4_TEST_FW := $(patsubst tests/c/firmware/%.c,$(BUILD)/tests/c-firmware/%.elf,\
+    $(sort $(wildcard tests/c/firmware/*.c)))
+$(BUILD)/tests/c-firmware/%.elf: $(BUILD)/fw-cm4/tests/c/firmware/%.o $(CM4_FW_COMMON_OBJS) $(AMP_M4_LDSCRIPT)
 	@mkdir -p $(@D)
 	@echo "  LD-M4FW $@"; $(AMP_M4_CC) $(AMP_M4_CFLAGS) $(AMP_M4_LDFLAGS) $< $(CM4_FW_COMMON_OBJS) \
 	    $(AMP_M4_LIBS) -o $@
-.SECONDARY: $(BUILD)/fw-cm4/tests/c/firmware/sleeper.o
+.SECONDARY: $(CM4_TEST_FW:$(BUILD)/tests/c-firmware/%.elf=$(BUILD)/fw-cm4/tests/c/firmware/%.o)
 ARM_OBJCOPY ?= arm-none-eabi-objcopy
 # Gaps between sections (alignment, e.g. before .data's load image) are
 # 0xff, as erased flash reads: the image then equals what the core's flash holds.

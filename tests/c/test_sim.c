@@ -1307,6 +1307,185 @@ static void test_cm4_wfi_wakes_per_doorbell_and_tick(void **state)
     fx_free(fx);
 }
 
+/* Boot one of build/tests/c-firmware/ and return its probe words. */
+static volatile uint32_t *boot_test_fw(struct fixture *fx, const char *name, uint32_t magic)
+{
+    char path[PATH_MAX + 64], err[256];
+    snprintf(path, sizeof path, "%s/../tests/c-firmware/%s", fw_dir, name);
+    int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
+    if (rc)
+        print_error("%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(amp_rproc_start(fx->rp), 0);
+    volatile uint32_t *probe =
+        amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 256);
+    assert_non_null(probe);
+    assert_true(wait_word(&probe[0], magic, SERVE_TIMEOUT_MS));
+    assert_int_equal(probe[0], magic);
+    return probe;
+}
+
+/* SysTick and ICSR as the ARMv7-M ARM has them, checked by the firmware. */
+static void test_cm4_systick_semantics(void **state)
+{
+    (void)state;
+    static const char *const what[] = {
+        "an RVR write leaves the count alone",
+        "a disabled counter holds its value",
+        "enabled again, it counts on from CVR",
+        "ICSR.PENDSTSET is set as soon as CVR has wrapped",
+        "a CVR write clears COUNTFLAG, not the pending exception",
+        "ICSR.PENDSTCLR clears it",
+    };
+    struct fixture *fx = fx_new("systick", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *probe = boot_test_fw(fx, "systick_check.elf", 0x5157C4Bu);
+    unsigned n = sizeof what / sizeof what[0];
+    bool ok = true;
+    for (unsigned i = 0; i < n; i++) {
+        print_message("    %s: %s (0x%x)\n", what[i], probe[1 + i] == 1 ? "yes" : "NO",
+                      probe[1 + n + i]);
+        ok = ok && probe[1 + i] == 1;
+    }
+    assert_true(ok);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
+/*
+ * The SDK's tickless idle (napper.elf): timed waits end on time although
+ * SysTick runs long periods, and across long sleeps the SDK's clock stays
+ * the host's. Bounds a broken implementation exceeds: a wait that only
+ * ends at the next 2^24-clock wrap (262 ms at 64 MHz) is 86-257 ms late; a
+ * clock that misses the counter's position loses up to a period.
+ */
+#define NAPPER_MAGIC 0x4A9933u
+#define NAP_LATE_US 60000u
+#define NAP_MARGIN_US 2000
+
+static void test_cm4_tickless_idle_keeps_time(void **state)
+{
+    (void)state;
+    static const uint32_t timeouts_ms[] = { 30, 150, 700, 5, 400 };
+    static const uint32_t gaps_ms[] = { 90, 410, 170, 330, 610, 120, 260, 50 };
+    const unsigned nt = sizeof timeouts_ms / sizeof timeouts_ms[0];
+    struct fixture *fx = fx_new("nap", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *probe = boot_test_fw(fx, "napper.elf", NAPPER_MAGIC);
+
+    /* Timed waits, nobody rings: each times out, never early, not late. */
+    for (unsigned i = 0; i < nt; i++) {
+        assert_true(wait_word(&probe[1], i + 1, SERVE_TIMEOUT_MS + (int32_t)timeouts_ms[i]));
+        volatile uint32_t *r = &probe[4 + 4 * i];
+        print_message("    wait(%u ms): rc %d after %u us\n", timeouts_ms[i], (int)r[0], r[1]);
+        assert_int_equal((int32_t)r[0], -AMP_ETIMEDOUT);
+        assert_true(r[1] >= timeouts_ms[i] * 1000u);
+        assert_true(r[1] <= timeouts_ms[i] * 1000u + NAP_LATE_US);
+    }
+
+    /* Waits without a timeout, ended by doorbells: the SDK's clock at each
+     * wake, against ours before the ring and after we saw it, bounds the
+     * offset between the clocks; every bound must hold for one offset. */
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    uint32_t ticks0 = probe[4 + 4 * (nt - 1) + 3];
+    uint64_t t_start = now_us();
+    for (unsigned k = 0; k < sizeof gaps_ms / sizeof gaps_ms[0]; k++) {
+        usleep(gaps_ms[k] * 1000u);
+        uint64_t before = now_us();
+        fx->p->ops->notify(fx->p->ctx, 0);
+        assert_true(wait_word(&probe[1], nt + k + 1, SERVE_TIMEOUT_MS));
+        uint64_t after = now_us();
+        volatile uint32_t *r = &probe[4 + 4 * (nt + k)];
+        assert_int_equal(r[0], 0);
+        int64_t fw = (int64_t)r[2];
+        if (fw - (int64_t)after > lo)
+            lo = fw - (int64_t)after;
+        if (fw - (int64_t)before < hi)
+            hi = fw - (int64_t)before;
+        print_message("    woke after %u ms asleep: offset window %lld us wide\n", r[1] / 1000u,
+                      (long long)(hi - lo));
+        assert_true(lo <= hi + NAP_MARGIN_US);
+    }
+    /* And it slept tickless: far fewer SysTick interrupts than 100 Hz. */
+    uint32_t ms = (uint32_t)((now_us() - t_start) / 1000u);
+    uint32_t ticks = probe[4 + 4 * (nt + 7) + 3] - ticks0;
+    print_message("    %u SysTick interrupts in %u ms of waiting\n", ticks, ms);
+    assert_true(ticks <= ms / 100u + 10u);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
+/* Code copied to SRAM and rewritten between calls runs as written each
+ * time: the emulator's fast stores give way to code invalidation. */
+static void test_cm4_code_in_ram(void **state)
+{
+    (void)state;
+    struct fixture *fx = fx_new("ramcode", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *probe = boot_test_fw(fx, "ramcode.elf", 0x7A3C0DEu);
+    print_message("    %u calls ran the code last written, %u stale (last returned %u)\n",
+                  probe[1], probe[2], probe[3]);
+    assert_int_equal(probe[1], 200);
+    assert_int_equal(probe[2], 0);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
+/*
+ * Store buffering (dekker.elf): the M4 stores its flag, DMB, loads the
+ * host's; the host stores its flag, fences, loads the M4's. If both loads
+ * missed the other's store the barrier did not order store before load
+ * (x86 lets a load pass a store unless a fence sits between them).
+ */
+#define DEKKER_DA 0x38008000u
+#define DEKKER_ROUNDS 200000u
+
+static void dekker(const char *elf)
+{
+    struct fixture *fx = fx_new("dekker", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *sh = amp_mem_da_to_va(amp_sim_mem_map(fx->board), DEKKER_DA, 32);
+    assert_non_null(sh);
+    for (int i = 0; i < 8; i++)
+        sh[i] = 0;
+    char path[PATH_MAX + 64], err[256];
+    snprintf(path, sizeof path, "%s/../tests/c-firmware/%s", fw_dir, elf);
+    int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
+    if (rc)
+        print_error("%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(amp_rproc_start(fx->rp), 0);
+    uint32_t both_missed = 0, host_missed = 0, m4_missed = 0, seed = 12345;
+    for (uint32_t r = 1; r <= DEKKER_ROUNDS; r++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned spin = (seed >> 16) % 64u;
+        sh[0] = r;
+        for (volatile unsigned i = 0; i < spin; i++)
+            ;
+        sh[2] = r;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        uint32_t x = sh[1];
+        uint64_t t0 = now_us();
+        while (sh[3] != r)
+            if (now_us() - t0 > (uint64_t)SERVE_TIMEOUT_MS * 1000u)
+                fail_msg("round %u: the M4 did not answer", r);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        uint32_t y = sh[4];
+        host_missed += x < r;
+        m4_missed += y < r;
+        both_missed += x < r && y < r;
+    }
+    print_message("    %s, %u rounds: host missed the M4's store %u times, the M4 the host's "
+                  "%u, both %u\n", elf, DEKKER_ROUNDS, host_missed, m4_missed, both_missed);
+    assert_int_equal(both_missed, 0);
+    assert_int_equal(amp_rproc_stop(fx->rp), 0);
+    fx_free(fx);
+}
+
+/* The barrier in flash, and executed from SRAM. */
+static void test_cm4_barriers_order_store_load(void **state)
+{
+    (void)state;
+    dekker("dekker.elf");
+    dekker("dekker_ram.elf");
+}
+
 static void test_cm4_runs_the_chip_image(void **state)
 {
     (void)state;
@@ -1373,6 +1552,10 @@ int main(void)
     const struct CMUnitTest cm4_tests[] = {
         cmocka_unit_test_teardown(test_cm4_faults_name_pc, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_wfi_wakes_per_doorbell_and_tick, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_systick_semantics, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_tickless_idle_keeps_time, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_code_in_ram, close_fixtures),
+        cmocka_unit_test_teardown(test_cm4_barriers_order_store_load, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_runs_the_chip_image, close_fixtures),
         cmocka_unit_test_teardown(test_cm4_boot_from_elf_entry, close_fixtures),
         cmocka_unit_test_teardown(test_nothing_leaked, close_fixtures),

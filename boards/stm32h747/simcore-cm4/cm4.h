@@ -56,6 +56,7 @@ struct cm4 {
     enum cm4_stop stop;
     uint32_t block_pc, block_size; /* the translated block running (for fault reports) */
     bool fault_in_block;         /* the pc is only known to the block */
+    bool code_outside_flash;     /* a block ran from RAM (uc_pages.c) */
     char crash[320];
 
     int masked_exc;              /* pending, masked by PRIMASK/BASEPRI when the run began */
@@ -73,10 +74,12 @@ struct cm4 {
     uint32_t vtor, scr, ccr, aircr_prigroup, shcsr, cpacr;
     bool thread_psp;                  /* thread mode ran on PSP when the outermost exception came */
 
-    /* SysTick (ARMv7-M B3.3), counted from CLOCK_MONOTONIC. */
+    /* SysTick (ARMv7-M B3.3), counted from CLOCK_MONOTONIC: the counter
+     * held st_base_cvr at st_base_ns and counts on from there. */
     uint32_t st_csr, st_rvr;
-    uint64_t st_base_ns;              /* when the counter was last loaded with RVR */
-    uint64_t st_wraps;                /* wraps accounted for since st_base_ns */
+    uint64_t st_base_ns;
+    uint32_t st_base_cvr;
+    uint64_t st_zeros;                /* 1 -> 0 transitions accounted since st_base_ns */
     bool st_countflag;
 
     /* HSEM (RM0399 11). */
@@ -103,6 +106,14 @@ void cm4_fault(struct cm4 *c, const char *fmt, ...) __attribute__((format(printf
 void cm4_want_loop(struct cm4 *c);
 void cm4_arm_timer(struct cm4 *c, uint64_t deadline_ns);
 uint32_t cm4_reg(struct cm4 *c, int reg);
+/* The pending enabled exception that would be taken next (0: none). */
+int cm4_best_pending(struct cm4 *c);
 void cm4_doorbell_to_host(struct cm4 *c);
+
+/* uc_pages.c: guest code ran outside flash; stores must again invalidate
+ * the translated code they overwrite. */
+void uc_pages_code_outside_flash(void);
+/* DMB/DSB are host barriers in the translated code (else: hook them). */
+bool uc_pages_inline_barriers(void);
 
 #endif /* AMP_SIM_CM4_H */

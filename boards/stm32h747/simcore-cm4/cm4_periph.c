@@ -14,11 +14,6 @@
 
 /* ---- Interrupt lines and pending state ---- */
 
-static bool irq_bit(const uint32_t *w, unsigned irq)
-{
-    return (w[irq / 32] >> (irq % 32)) & 1u;
-}
-
 void cm4_irq_lines(struct cm4 *c)
 {
     /* HSEM2 is level sensitive: asserted while C2MISR != 0. The NVIC latches
@@ -52,42 +47,83 @@ static uint64_t systick_hz(const struct cm4 *c)
     return (c->st_csr & ST_CLKSOURCE) ? CM4_CPU_HZ : CM4_CPU_HZ / 8;
 }
 
+/* Clocks counted since st_base_ns (none while disabled: the count holds). */
 static uint64_t systick_cycles(const struct cm4 *c, uint64_t now)
 {
+    if (!(c->st_csr & ST_ENABLE))
+        return 0;
     uint64_t ns = now > c->st_base_ns ? now - c->st_base_ns : 0;
     return (uint64_t)((unsigned __int128)ns * systick_hz(c) / 1000000000u);
 }
 
+/*
+ * From CVR = v0, after n clocks (B3.3.1): it counts down to 0, reloads RVR
+ * on the next clock, and so on; RVR = 0 stops it at 0. Each 1 -> 0
+ * transition sets COUNTFLAG and pends the exception.
+ */
+static uint64_t systick_zeros(const struct cm4 *c, uint64_t n)
+{
+    uint64_t v0 = c->st_base_cvr, period = (uint64_t)c->st_rvr + 1;
+    if (n < v0 || (v0 == 0 && c->st_rvr == 0))
+        return 0;
+    if (c->st_rvr == 0)
+        return 1;
+    return (v0 > 0) + (n - v0) / period;
+}
+
+static uint32_t systick_value(const struct cm4 *c, uint64_t n)
+{
+    uint64_t v0 = c->st_base_cvr, period = (uint64_t)c->st_rvr + 1;
+    if (n <= v0)
+        return (uint32_t)(v0 - n);
+    if (c->st_rvr == 0)
+        return 0;
+    return (uint32_t)(c->st_rvr - (n - v0 - 1) % period);
+}
+
 uint64_t cm4_systick_update(struct cm4 *c, uint64_t now)
 {
-    if (!(c->st_csr & ST_ENABLE) || c->st_rvr == 0)
+    if (!(c->st_csr & ST_ENABLE))
         return 0;
-    uint64_t period = (uint64_t)c->st_rvr + 1;
-    uint64_t wraps = systick_cycles(c, now) / period;
-    if (wraps > c->st_wraps) {
+    uint64_t zeros = systick_zeros(c, systick_cycles(c, now));
+    if (zeros > c->st_zeros) {
         c->st_countflag = true;
         if (c->st_csr & ST_TICKINT)
             c->sys_pending[EXC_SYSTICK] = true;
-        c->st_wraps = wraps;
+        c->st_zeros = zeros;
     }
-    unsigned __int128 next_cycles = (unsigned __int128)(c->st_wraps + 1) * period;
+    /* The clock count of the next transition to 0. */
+    uint64_t v0 = c->st_base_cvr, period = (uint64_t)c->st_rvr + 1, next;
+    if (c->st_rvr == 0)
+        next = zeros == 0 && v0 > 0 ? v0 : 0;
+    else
+        next = v0 > 0 ? v0 + zeros * period : (zeros + 1) * period;
+    if (!next)
+        return 0;
+    uint64_t hz = systick_hz(c);
     return c->st_base_ns +
-           (uint64_t)((next_cycles * 1000000000u + systick_hz(c) - 1) / systick_hz(c));
+           (uint64_t)(((unsigned __int128)next * 1000000000u + hz - 1) / hz);
 }
 
-static void systick_reload(struct cm4 *c)
+/* Account for the count up to now and restart the reckoning from there,
+ * before anything that changes how it counts (RVR, ENABLE, CLKSOURCE). */
+static void systick_rebase(struct cm4 *c)
 {
-    c->st_base_ns = cm4_now_ns();
-    c->st_wraps = 0;
+    uint64_t now = cm4_now_ns();
+    cm4_systick_update(c, now);
+    uint64_t n = systick_cycles(c, now);
+    c->st_base_cvr = systick_value(c, n);
+    /* The new base is the clock edge of the count (no drift from rounding). */
+    c->st_base_ns += (uint64_t)((unsigned __int128)n * 1000000000u / systick_hz(c));
+    if (!(c->st_csr & ST_ENABLE) || c->st_base_ns > now)
+        c->st_base_ns = now;
+    c->st_zeros = 0;
     cm4_want_loop(c);  /* the next wrap moved */
 }
 
 static uint32_t systick_cvr(struct cm4 *c)
 {
-    if (!(c->st_csr & ST_ENABLE))
-        return 0;
-    uint64_t period = (uint64_t)c->st_rvr + 1;
-    return (uint32_t)(c->st_rvr - systick_cycles(c, cm4_now_ns()) % period);
+    return systick_value(c, systick_cycles(c, cm4_now_ns()));
 }
 
 /* ---- Priorities: 4 bits implemented (RM0399: __NVIC_PRIO_BITS = 4). ---- */
@@ -106,21 +142,20 @@ static int vect_active(const struct cm4 *c)
 
 static uint32_t icsr_read(struct cm4 *c)
 {
+    /* A wrap is pending from the clock edge on, not from when the run loop
+     * next looks (a clock read of CVR then ICSR relies on it). */
+    bool was = c->sys_pending[EXC_SYSTICK];
+    cm4_systick_update(c, cm4_now_ns());
+    if (!was && c->sys_pending[EXC_SYSTICK])
+        cm4_want_loop(c);
     uint32_t v = (uint32_t)vect_active(c);
     if (c->depth <= 1)
         v |= 1u << 11;  /* RETTOBASE */
-    int best = 0;
-    for (int e = EXC_IRQ0; e < CM4_EXC_COUNT && !best; e++)
-        if (irq_bit(c->nvic_pending, (unsigned)(e - EXC_IRQ0)))
-            best = e;
-    if (best)
-        v |= 1u << 22;  /* ISRPENDING */
-    for (int e = EXC_NMI; e < EXC_IRQ0; e++)
-        if (c->sys_pending[e]) {
-            best = e;
-            break;
-        }
-    v |= (uint32_t)best << 12;
+    for (unsigned i = 0; i < NVIC_WORDS; i++)
+        if (c->nvic_pending[i])
+            v |= 1u << 22;  /* ISRPENDING */
+    /* VECTPENDING: the highest-priority pending enabled exception. */
+    v |= (uint32_t)cm4_best_pending(c) << 12;
     if (c->sys_pending[EXC_SYSTICK])
         v |= 1u << 26;
     if (c->sys_pending[EXC_PENDSV])
@@ -246,19 +281,20 @@ static void scs_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t value
     }
     switch (off) {
     case 0x008: return;                        /* ACTLR: nothing to disable */
-    case 0x010:
-        if ((v & ST_ENABLE) && !(c->st_csr & ST_ENABLE))
-            systick_reload(c);
+    case 0x010:                                /* enabling counts on from CVR */
+        systick_rebase(c);
         c->st_csr = v & (ST_ENABLE | ST_TICKINT | ST_CLKSOURCE);
-        cm4_want_loop(c);
         return;
-    case 0x014:
+    case 0x014:                                /* loaded at the next wrap, not now */
+        systick_rebase(c);
         c->st_rvr = v & 0x00FFFFFFu;
-        systick_reload(c);
         return;
-    case 0x018:                                /* any write clears the counter */
+    case 0x018:
+        /* Any write clears the counter and COUNTFLAG (it reloads at the next
+         * clock); a pending SysTick stays pending (ICSR.PENDSTCLR clears it). */
+        systick_rebase(c);
+        c->st_base_cvr = 0;
         c->st_countflag = false;
-        systick_reload(c);
         return;
     case 0xD04: icsr_write(c, v); return;
     case 0xD08: c->vtor = v & 0xFFFFFF80u; return;

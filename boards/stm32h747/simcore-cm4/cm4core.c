@@ -258,7 +258,6 @@ static uint16_t half_at(uint32_t da)
 }
 
 static bool takes(struct cm4 *c, int e, bool with_primask);
-static int best_pending(struct cm4 *c);
 static void sleep_until_event(struct cm4 *c);
 static bool exception_entry(struct cm4 *c, int e, uint32_t return_pc);
 static bool exception_return(struct cm4 *c, uint32_t value, bool *to_thread);
@@ -272,11 +271,11 @@ static void take_events(struct cm4 *c, bool read_all);
  */
 static void preempt_in_hook(struct cm4 *c, uint32_t return_pc)
 {
-    int e = best_pending(c);
+    int e = cm4_best_pending(c);
     if (takes(c, e, true)) {
         if (!exception_entry(c, e, return_pc))
             die(c);
-        e = best_pending(c);
+        e = cm4_best_pending(c);
     }
     c->masked_exc = takes(c, e, false) ? e : 0;
 }
@@ -293,7 +292,9 @@ static void sleep_in_hook(struct cm4 *c, uint32_t resume_pc)
  * Memory barriers. Single-threaded TCG drops DMB/DSB, but the host side is
  * another process on another CPU: x86 may let a later load pass an earlier
  * store, which loses wake-ups in the vring protocol (arm notifications,
- * re-check the ring). A code hook on each barrier in flash fences for it.
+ * re-check the ring). On unicorn 2.0.x uc_pages.c has TCG emit them as
+ * host barriers wherever they run; elsewhere a code hook on each barrier
+ * in flash fences for it (not for barriers run from RAM).
  */
 static void on_barrier(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
@@ -334,6 +335,10 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     (void)uc;
     c->block_pc = (uint32_t)addr;
     c->block_size = size;
+    if ((uint32_t)addr - regions[0].da >= regions[0].size && !c->code_outside_flash) {
+        c->code_outside_flash = true;  /* code in RAM: stores may overwrite it */
+        uc_pages_code_outside_flash();
+    }
     if (c->stop == STOP_FAULT)
         die(c);  /* found by a device model, which cannot stop the core itself */
     if (c->stop == STOP_SLEEP) {  /* SLEEPONEXIT, decided at the exception return */
@@ -457,7 +462,7 @@ static int exec_prio(struct cm4 *c, bool with_primask)
 }
 
 /* The pending exception that would be taken next (0: none), by priority then number. */
-static int best_pending(struct cm4 *c)
+int cm4_best_pending(struct cm4 *c)
 {
     int best = 0, best_pri = 1000;
     for (int e = EXC_NMI; e < EXC_IRQ0; e++)
@@ -678,7 +683,7 @@ static void sleep_until_event(struct cm4 *c)
 {
     for (;;) {
         take_events(c, false);
-        if (takes(c, best_pending(c), false))
+        if (takes(c, cm4_best_pending(c), false))
             return;
         uint64_t next = armed_deadline;
         set_timer(c, 0);
@@ -754,7 +759,7 @@ static int setup(struct cm4 *c, uint32_t boot)
         uc_hook_add(c->uc, &h, UC_HOOK_INTR, (void *)on_intr, c, 1, 0) ||
         uc_hook_add(c->uc, &h, UC_HOOK_INSN_INVALID, (void *)on_invalid_insn, c, 1, 0) ||
         uc_hook_add(c->uc, &h, UC_HOOK_BLOCK, (void *)on_block, c, 1, 0) ||
-        hook_barriers(c) != 0)
+        (!uc_pages_inline_barriers() && hook_barriers(c) != 0))
         return fail("unicorn", "cannot add hooks");
     c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (c->timer_fd < 0)
@@ -808,14 +813,15 @@ static _Noreturn void run(struct cm4 *c)
             sleeping = true;
             continue;
         case STOP_NONE:
+        case STOP_EVENT:
             /* WFI halts the emulator: it returns with the pc after it (the
-             * next uc_emu_start un-halts). */
+             * next uc_emu_start un-halts). Nothing else ends a run without a
+             * reason: a device event flagged in the WFI's block (a SysTick
+             * write just before it) is looked at by the sleep, not lost. */
             if (err == UC_ERR_OK && is_wfi_before(cm4_reg(c, UC_ARM_REG_PC))) {
                 sleeping = true;
                 continue;
             }
-            break;
-        case STOP_EVENT:
             break;
         }
         if (err != UC_ERR_OK) {

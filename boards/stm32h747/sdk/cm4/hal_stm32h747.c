@@ -3,12 +3,14 @@
  * ARMv7-M manual; the same image runs on the chip and on the emulated core.
  *   Doorbells: the M7 frees HSEM 0 to notify us (HSEM2 interrupt, C2IER
  *     bit 0); we notify it by taking and freeing HSEM 1 (its HSEM1 line).
- *   Time: SysTick from the processor clock (SystemCoreClock) at
- *     AMP_FW_TICK_HZ, with the counter interpolated between ticks, so
- *     amp_fw_time_ns() has the clock's resolution and an idle core wakes
- *     only AMP_FW_TICK_HZ times a second.
+ *   Time: SysTick from the processor clock (SystemCoreClock). The clock is
+ *     the periods the counter completed plus where it is in the current
+ *     one, so it has the clock's resolution whatever the period.
  *   Sleep: WFI with interrupts masked around the check, so a doorbell that
- *     arrives between the check and the WFI still wakes it.
+ *     arrives between the check and the WFI still wakes it. Tickless, as
+ *     FreeRTOS and Zephyr do it on Cortex-M: before a WFI the period is
+ *     set so that the wrap comes when the wait's timeout is due (at most
+ *     the 24-bit counter's 2^24 clocks), not AMP_FW_TICK_HZ times a second.
  */
 #include "amp_fw.h"
 #include "amp_fw_stm32h747.h"
@@ -26,6 +28,17 @@ uint32_t SystemCoreClock = 64000000u;
 static volatile uint32_t ticks;
 static volatile bool doorbell_rung;
 
+/* The clock, in SysTick clocks: the running period started at
+ * period_start and is `period` long (RVR + 1); clock_gen changes with them. */
+static volatile uint64_t period_start;
+static volatile uint32_t period;
+static volatile uint32_t clock_gen;
+static uint32_t core_hz = 64000000u;  /* set by amp_fw_board_init */
+
+#define SYSTICK_MAX_PERIOD 0x01000000u   /* RVR is 24 bits */
+#define SCB_ICSR_PENDSTSET (1u << 26)
+#define SCB_ICSR_PENDSTCLR (1u << 25)
+
 static inline void irq_disable(void)
 {
     __asm__ volatile("cpsid i" ::: "memory");
@@ -42,7 +55,9 @@ void amp_fw_board_init(void)
     RCC_C2_AHB4ENR |= RCC_AHB4ENR_HSEMEN;
     (void)RCC_C2_AHB4ENR;  /* read back: the clock is on before the first access */
 
-    SYST_RVR = SystemCoreClock / AMP_FW_TICK_HZ - 1u;
+    core_hz = SystemCoreClock;
+    period = core_hz / AMP_FW_TICK_HZ;
+    SYST_RVR = period - 1u;
     SYST_CVR = 0;
     SCB_SHPR3 = (SCB_SHPR3 & 0x00FFFFFFu) | (PRIO_SYSTICK << 24);
     SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
@@ -58,7 +73,68 @@ void amp_fw_board_init(void)
 
 void SysTick_Handler(void)
 {
+    /* The counter reloaded RVR (the same period: RVR changes only with a
+     * restart, below). */
+    period_start += period;
+    clock_gen++;
     ticks++;
+}
+
+/* SysTick clocks since amp_fw_board_init. */
+static uint64_t clock_cycles(void)
+{
+    uint32_t gen, cvr, pending, len;
+    uint64_t start;
+    do {
+        gen = clock_gen;
+        start = period_start;
+        len = period;
+        cvr = SYST_CVR;
+        pending = SCB_ICSR & SCB_ICSR_PENDSTSET;
+    } while (gen != clock_gen);
+    /* 0 without a pending wrap: just restarted, the reload is one clock away. */
+    if (cvr == 0)
+        return start + (pending ? len - 1u : 0u);
+    uint64_t t = start + (len - 1u - cvr);
+    /* Interrupts masked across a wrap: the tick is pending, the counter reloaded. */
+    if (pending && cvr >= len / 2u)
+        t += len;
+    return t;
+}
+
+/*
+ * Start a period of `len` clocks now (interrupts masked). A pending wrap is
+ * counted in `now` and cleared: a CVR write leaves it pending (B3.3.1). The
+ * clocks between the CVR read and the write are lost (a few instructions).
+ */
+static void systick_restart(uint32_t len)
+{
+    uint64_t now = clock_cycles();
+    SYST_RVR = len - 1u;
+    SYST_CVR = 0;
+    SCB_ICSR = SCB_ICSR_PENDSTCLR;
+    period_start = now;
+    period = len;
+    clock_gen++;
+}
+
+/* Before a WFI (interrupts masked): have the wrap come when `due` is (or at
+ * the 24-bit limit), restarting the counter only when that moves it. */
+static void plan_wake(uint64_t now, uint64_t due)
+{
+    if (SCB_ICSR & SCB_ICSR_PENDSTSET)
+        return;                      /* the WFI returns at once anyway */
+    uint64_t want = due - now, end = period_start + period;
+    uint64_t left = end > now ? end - now : 0;
+    uint32_t shortest = core_hz / 100000u;   /* 10 us: not worth less */
+    if (want < shortest)
+        want = shortest;
+    if (want > SYSTICK_MAX_PERIOD)
+        want = SYSTICK_MAX_PERIOD;
+    /* The wrap would come too late, or the period is much shorter than the
+     * sleep (e.g. the start-up tick): one period to the timeout instead. */
+    if (left > want + shortest || (uint64_t)period * 2u <= want)
+        systick_restart((uint32_t)want);
 }
 
 uint32_t amp_fw_tick_count(void)
@@ -108,7 +184,8 @@ bool amp_fw_doorbell_take(void)
 
 int amp_fw_doorbell_wait(int32_t timeout_ms)
 {
-    uint32_t start = amp_fw_time_ms();
+    uint64_t start = clock_cycles();
+    uint64_t limit = timeout_ms >= 0 ? (uint64_t)timeout_ms * (core_hz / 1000u) : UINT64_MAX;
     for (;;) {
         irq_disable();
         if (doorbell_rung) {
@@ -116,10 +193,12 @@ int amp_fw_doorbell_wait(int32_t timeout_ms)
             irq_enable();
             return 0;
         }
-        if (timeout_ms >= 0 && amp_fw_time_ms() - start >= (uint32_t)timeout_ms) {
+        uint64_t now = clock_cycles();
+        if (now - start >= limit) {
             irq_enable();
             return -AMP_ETIMEDOUT;
         }
+        plan_wake(now, limit == UINT64_MAX ? UINT64_MAX : start + limit);
         /* Wakes for a pending interrupt even with PRIMASK set; it is taken
          * at the cpsie. */
         __asm__ volatile("wfi" ::: "memory");
@@ -129,22 +208,10 @@ int amp_fw_doorbell_wait(int32_t timeout_ms)
 
 /* ---- Time ---- */
 
-#define SCB_ICSR_PENDSTSET (1u << 26)
-
 uint64_t amp_fw_time_ns(void)
 {
-    uint32_t t, cvr, pending;
-    do {
-        t = ticks;
-        cvr = SYST_CVR;
-        pending = SCB_ICSR & SCB_ICSR_PENDSTSET;
-    } while (t != ticks);
-    uint32_t reload = SYST_RVR + 1u;
-    /* Interrupts masked across a wrap: the tick is pending, the counter restarted. */
-    if (pending && cvr >= reload / 2u)
-        t++;
-    const uint64_t tick_ns = 1000000000u / AMP_FW_TICK_HZ;
-    return (uint64_t)t * tick_ns + (uint64_t)(reload - 1u - cvr) * tick_ns / reload;
+    uint64_t t = clock_cycles();
+    return t / core_hz * 1000000000u + t % core_hz * 1000000000u / core_hz;
 }
 
 uint32_t amp_fw_time_ms(void)

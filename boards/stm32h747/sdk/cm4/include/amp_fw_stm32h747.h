@@ -11,10 +11,12 @@
 extern uint32_t SystemCoreClock;
 
 /*
- * SysTick rate of the HAL. 100 Hz: timeouts are checked every 10 ms (the
- * clock itself is interpolated to SysTick's resolution), and an idle core
- * wakes 100 times a second. Firmware that wants 1 kHz may change it: the
- * emulated core models any rate.
+ * SysTick rate of the HAL from start-up until the first amp_fw_doorbell_wait
+ * sleeps. From then on the wait sets each period itself (tickless): the wrap
+ * comes when its timeout is due, or after at most 2^24 clocks (262 ms at
+ * 64 MHz), so an idle core wakes ~4 times a second. The clock
+ * (amp_fw_time_ns) counts SysTick clocks whatever the period. SysTick_Handler
+ * belongs to the HAL: firmware must not override it.
  */
 #define AMP_FW_TICK_HZ 100u
 
@@ -36,7 +38,7 @@ void SysTick_Handler(void);
 void HSEM2_IRQHandler(void);
 void IRQ_Default_Handler(void);
 
-/* SysTick interrupts taken since boot. */
+/* SysTick interrupts taken since boot (one per period, see above). */
 uint32_t amp_fw_tick_count(void);
 
 #endif /* AMP_FW_STM32H747_H */
