@@ -1269,22 +1269,29 @@ static bool wait_word(volatile uint32_t *w, uint32_t at_least, int32_t timeout_m
     return true;
 }
 
-static void test_cm4_wfi_wakes_per_doorbell_and_tick(void **state)
+/* Boot one of build/tests/c-firmware/ and return its probe words. */
+static volatile uint32_t *boot_test_fw(struct fixture *fx, const char *name, uint32_t magic)
 {
-    (void)state;
-    struct fixture *fx = fx_new("wfi", AMP_SIM_WAIT_BLOCKING);
     char path[PATH_MAX + 64], err[256];
-    snprintf(path, sizeof path, "%s/../tests/c-firmware/sleeper.elf", fw_dir);
+    snprintf(path, sizeof path, "%s/../tests/c-firmware/%s", fw_dir, name);
     int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
     if (rc)
         print_error("%s\n", err);
     assert_int_equal(rc, 0);
     assert_int_equal(amp_rproc_start(fx->rp), 0);
     volatile uint32_t *probe =
-        amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 16);
+        amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 256);
     assert_non_null(probe);
-    assert_true(wait_word(&probe[0], SLEEPER_MAGIC, SERVE_TIMEOUT_MS));
-    assert_int_equal(probe[0], SLEEPER_MAGIC);
+    assert_true(wait_word(&probe[0], magic, SERVE_TIMEOUT_MS));
+    assert_int_equal(probe[0], magic);
+    return probe;
+}
+
+static void test_cm4_wfi_wakes_per_doorbell_and_tick(void **state)
+{
+    (void)state;
+    struct fixture *fx = fx_new("wfi", AMP_SIM_WAIT_BLOCKING);
+    volatile uint32_t *probe = boot_test_fw(fx, "sleeper.elf", SLEEPER_MAGIC);
     /* Ticks wake it: the tick count and the wake-ups climb together. */
     assert_true(wait_word(&probe[2], 3, SERVE_TIMEOUT_MS));
     /* (b0 may count a doorbell the host rang at start, before the firmware
@@ -1305,24 +1312,6 @@ static void test_cm4_wfi_wakes_per_doorbell_and_tick(void **state)
     assert_true(w1 - w0 <= t1 - t0 + (b1 - b0) + 2);
     assert_int_equal(amp_rproc_stop(fx->rp), 0);
     fx_free(fx);
-}
-
-/* Boot one of build/tests/c-firmware/ and return its probe words. */
-static volatile uint32_t *boot_test_fw(struct fixture *fx, const char *name, uint32_t magic)
-{
-    char path[PATH_MAX + 64], err[256];
-    snprintf(path, sizeof path, "%s/../tests/c-firmware/%s", fw_dir, name);
-    int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
-    if (rc)
-        print_error("%s\n", err);
-    assert_int_equal(rc, 0);
-    assert_int_equal(amp_rproc_start(fx->rp), 0);
-    volatile uint32_t *probe =
-        amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 256);
-    assert_non_null(probe);
-    assert_true(wait_word(&probe[0], magic, SERVE_TIMEOUT_MS));
-    assert_int_equal(probe[0], magic);
-    return probe;
 }
 
 /* SysTick and ICSR as the ARMv7-M ARM has them, checked by the firmware. */
