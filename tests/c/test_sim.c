@@ -1269,8 +1269,8 @@ static bool wait_word(volatile uint32_t *w, uint32_t at_least, int32_t timeout_m
     return true;
 }
 
-/* Boot one of build/tests/c-firmware/ and return its probe words. */
-static volatile uint32_t *boot_test_fw(struct fixture *fx, const char *name, uint32_t magic)
+/* Load and start one of build/tests/c-firmware/. */
+static void start_test_fw(struct fixture *fx, const char *name)
 {
     char path[PATH_MAX + 64], err[256];
     snprintf(path, sizeof path, "%s/../tests/c-firmware/%s", fw_dir, name);
@@ -1279,6 +1279,12 @@ static volatile uint32_t *boot_test_fw(struct fixture *fx, const char *name, uin
         print_error("%s\n", err);
     assert_int_equal(rc, 0);
     assert_int_equal(amp_rproc_start(fx->rp), 0);
+}
+
+/* Boot one of build/tests/c-firmware/ and return its probe words. */
+static volatile uint32_t *boot_test_fw(struct fixture *fx, const char *name, uint32_t magic)
+{
+    start_test_fw(fx, name);
     volatile uint32_t *probe =
         amp_mem_da_to_va(amp_sim_mem_map(fx->board), SLEEPER_PROBE_DA, 256);
     assert_non_null(probe);
@@ -1433,13 +1439,7 @@ static void dekker(const char *elf)
     assert_non_null(sh);
     for (int i = 0; i < 8; i++)
         sh[i] = 0;
-    char path[PATH_MAX + 64], err[256];
-    snprintf(path, sizeof path, "%s/../tests/c-firmware/%s", fw_dir, elf);
-    int rc = amp_sim_load_file(fx->board, path, err, sizeof err);
-    if (rc)
-        print_error("%s\n", err);
-    assert_int_equal(rc, 0);
-    assert_int_equal(amp_rproc_start(fx->rp), 0);
+    start_test_fw(fx, elf);
     uint32_t both_missed = 0, host_missed = 0, m4_missed = 0, seed = 12345;
     for (uint32_t r = 1; r <= DEKKER_ROUNDS; r++) {
         seed = seed * 1103515245u + 12345u;
