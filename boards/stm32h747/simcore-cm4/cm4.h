@@ -116,4 +116,17 @@ void uc_pages_code_outside_flash(void);
 /* DMB/DSB are host barriers in the translated code (else: hook them). */
 bool uc_pages_inline_barriers(void);
 
+/* uc_boundary.c: the run loop's checks without a hook before every block. */
+struct uc_boundary_ops {
+    void (*at_boundary)(void *ctx);              /* emulation (re)starts at the pc */
+    void (*mask_changed)(void *ctx);             /* MSR / CPS wrote a mask register */
+    void (*translating)(void *ctx, uint32_t pc); /* a block at pc is about to be translated */
+};
+/* True on unicorn 2.0.x: the ops are called from now on, no block hook is needed. */
+bool uc_boundary_install(const struct uc_boundary_ops *ops, void *ctx);
+/* Have the emulator come back to its loop before the next block (any thread). */
+void uc_boundary_kick(void);
+/* From a hook inside a block: make the pc register exact; false if unknown. */
+bool uc_boundary_exact_pc(void);
+
 #endif /* AMP_SIM_CM4_H */

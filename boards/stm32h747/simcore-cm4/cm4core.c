@@ -152,7 +152,9 @@ void cm4_fault(struct cm4 *c, const char *fmt, ...)
             snprintf(where, sizeof where, " in %s", exc_name(e));
     }
     char at[64];
-    if (c->fault_in_block && c->block_size)
+    /* Inside a block the pc is stale: the exact one if unicorn can tell
+     * (uc_boundary.c), else the block's range. */
+    if (c->fault_in_block && !uc_boundary_exact_pc() && c->block_size)
         snprintf(at, sizeof at, "at pc 0x%08x..0x%08x", c->block_pc,
                  c->block_pc + c->block_size - 2);
     else
@@ -180,14 +182,21 @@ static _Noreturn void die(struct cm4 *c)
  * stop request after every memory access inside a block and then resumes
  * at the START of that block, re-running what it already did; so nothing
  * calls uc_emu_stop asynchronously (not the waker thread, not MMIO
- * callbacks). They raise this flag, and the block hook, which runs before a
- * block's first instruction, turns it into a stop there.
+ * callbacks). They raise this flag, which is looked at before a block's
+ * first instruction: on unicorn 2.0.x where the block asks the emulator's
+ * loop to (uc_boundary_kick), elsewhere in the block hook before every block.
  */
+static void want_stop(struct cm4 *c)
+{
+    atomic_store(&c->want_stop, 1);
+    uc_boundary_kick();
+}
+
 void cm4_want_loop(struct cm4 *c)
 {
     if (c->stop == STOP_NONE)
         c->stop = STOP_EVENT;
-    atomic_store(&c->want_stop, 1);
+    want_stop(c);
 }
 
 void cm4_doorbell_to_host(struct cm4 *c)
@@ -324,26 +333,25 @@ static int hook_barriers(struct cm4 *c)
     return 0;
 }
 
-/*
- * Unicorn leaves the pc stale inside a block (it is synced at block exits,
- * and only precisely for exceptions the instructions raise), so memory
- * faults are reported with the block they happened in, tracked here.
- */
-static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+static void code_at(struct cm4 *c, uint32_t pc)
 {
-    struct cm4 *c = user;
-    (void)uc;
-    c->block_pc = (uint32_t)addr;
-    c->block_size = size;
-    if ((uint32_t)addr - regions[0].da >= regions[0].size && !c->code_outside_flash) {
+    if (pc - regions[0].da >= regions[0].size && !c->code_outside_flash) {
         c->code_outside_flash = true;  /* code in RAM: stores may overwrite it */
         uc_pages_code_outside_flash();
     }
+}
+
+/*
+ * Before a block's first instruction (pc): stop on a device model's fault,
+ * sleep for SLEEPONEXIT, take what is pending.
+ */
+static void at_boundary(struct cm4 *c, uint32_t pc)
+{
     if (c->stop == STOP_FAULT)
         die(c);  /* found by a device model, which cannot stop the core itself */
     if (c->stop == STOP_SLEEP) {  /* SLEEPONEXIT, decided at the exception return */
         c->stop = STOP_NONE;
-        sleep_in_hook(c, (uint32_t)addr);
+        sleep_in_hook(c, pc);
         return;
     }
     bool unmasked = c->masked_exc && takes(c, c->masked_exc, true);
@@ -354,8 +362,49 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
     if (c->stop == STOP_EVENT)
         c->stop = STOP_NONE;
     take_events(c, false);
-    preempt_in_hook(c, (uint32_t)addr);
+    preempt_in_hook(c, pc);
 }
+
+/*
+ * Without uc_boundary.c, a hook before every block. Unicorn leaves the pc
+ * stale inside a block (it is synced at block exits, and only precisely
+ * for exceptions the instructions raise), so memory faults are reported
+ * with the block they happened in, tracked here.
+ */
+static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    struct cm4 *c = user;
+    (void)uc;
+    c->block_pc = (uint32_t)addr;
+    c->block_size = size;
+    code_at(c, (uint32_t)addr);
+    at_boundary(c, (uint32_t)addr);
+}
+
+static void boundary_at(void *ctx)
+{
+    struct cm4 *c = ctx;
+    at_boundary(c, cm4_reg(c, UC_ARM_REG_PC));
+}
+
+/* PRIMASK, FAULTMASK or BASEPRI written: what they held back may now go. */
+static void boundary_mask_changed(void *ctx)
+{
+    struct cm4 *c = ctx;
+    if (c->masked_exc)
+        want_stop(c);
+}
+
+static void boundary_translating(void *ctx, uint32_t pc)
+{
+    code_at(ctx, pc);
+}
+
+static const struct uc_boundary_ops boundary_ops = {
+    .at_boundary = boundary_at,
+    .mask_changed = boundary_mask_changed,
+    .translating = boundary_translating,
+};
 
 static void on_intr(uc_engine *uc, uint32_t intno, void *user)
 {
@@ -378,7 +427,7 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *user)
                 die(c);
             if (to_thread && (c->scr & 2u)) {  /* SLEEPONEXIT */
                 c->stop = STOP_SLEEP;
-                atomic_store(&c->want_stop, 1);
+                want_stop(c);
                 return;
             }
             preempt_in_hook(c, cm4_reg(c, UC_ARM_REG_PC));  /* tail-chaining */
@@ -650,7 +699,7 @@ static void *waker(void *arg)
             fired |= ev[i].data.fd == c->doorbell_in ? 1u : 2u;
         if (fired) {
             atomic_fetch_or(&c->fired, fired);
-            atomic_store(&c->want_stop, 1);
+            want_stop(c);
         }
     }
     return NULL;
@@ -758,7 +807,8 @@ static int setup(struct cm4 *c, uint32_t boot)
     if (uc_hook_add(c->uc, &h, UC_HOOK_MEM_INVALID, (void *)on_bad_access, c, 1, 0) ||
         uc_hook_add(c->uc, &h, UC_HOOK_INTR, (void *)on_intr, c, 1, 0) ||
         uc_hook_add(c->uc, &h, UC_HOOK_INSN_INVALID, (void *)on_invalid_insn, c, 1, 0) ||
-        uc_hook_add(c->uc, &h, UC_HOOK_BLOCK, (void *)on_block, c, 1, 0) ||
+        (!uc_boundary_install(&boundary_ops, c) &&
+         uc_hook_add(c->uc, &h, UC_HOOK_BLOCK, (void *)on_block, c, 1, 0)) ||
         (!uc_pages_inline_barriers() && hook_barriers(c) != 0))
         return fail("unicorn", "cannot add hooks");
     c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
