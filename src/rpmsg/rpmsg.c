@@ -6,9 +6,10 @@
  * Send:    amp_rpmsg_send -> rpmsg_send_copy -> rpmsg_get_tx (role->get_tx;
  *          waits via the platform) -> fill header + payload ->
  *          role->put(RPMSG_TX) (vring + doorbell).
- * Receive: amp_rpmsg_poll -> role->get_rx (vring, validated) ->
- *          rpmsg_dispatch (header checked) -> endpoint callback ->
- *          role->put(RPMSG_RX).
+ * Receive: amp_rpmsg_poll -> role->poll (rpmsg_poll_loop in
+ *          rpmsg_internal.h, inlined in each role) -> the role's get_rx
+ *          (vring, validated) -> rpmsg_dispatch (header checked) ->
+ *          endpoint callback -> the role's put_rx.
  *
  * Pay for what you use: the name service, the endpoint table, the spare
  * buffers of zero-copy and the clock arithmetic of timeouts are reached
@@ -717,6 +718,7 @@ int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload)
 /*
  * Hand the message in buffer hdr (len bytes written by the peer) to its
  * endpoint: AMP_RPMSG_RELEASE, AMP_RPMSG_HOLD, or why it was dropped.
+ * Called by the roles' receive loops (rpmsg_poll_loop).
  *
  * The one place the receive path reads a header the peer wrote: each field
  * is copied exactly once, converted to CPU order, and from here on only the
@@ -730,7 +732,7 @@ int amp_rpmsg_release_rx_buffer(struct amp_rpmsg_device *dev, void *payload)
 #if defined(__OPTIMIZE_SIZE__)
 __attribute__((noinline))
 #endif
-static int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr, uint32_t len)
+int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr, uint32_t len)
 {
     /*
      * No callback may get more than amp_rpmsg_max_payload(): a buffer longer
@@ -761,29 +763,8 @@ int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
 {
     if (!dev)
         return -AMP_EINVAL;
-    int handled = device_usable(dev);
-    if (handled)
-        return handled;
-    for (;;) {
-        struct rpmsg_buf rx;
-        int rc = dev->role->get_rx(dev, &rx);
-        if (rc == -AMP_EAGAIN || rc == -AMP_EBADMSG)   /* empty, or the ring is corrupt */
-            return rc == -AMP_EAGAIN ? handled : rpmsg_ring_check(dev, rc);
-        handled++;
-        if (rc >= 0) {
-            uint16_t id = (uint16_t)rc;
-            rc = rpmsg_dispatch(dev, rx.hdr, rx.len);
-            if (rc != AMP_RPMSG_HOLD)
-                dev->role->put(dev, RPMSG_RX, id, 0);
-        }
-        if (rc < 0) {
-            dev->rx_dropped++;
-            dev->last_rx_error = rc;
-        }
-        /* A callback may have reset or torn down the device. */
-        if (!dev->ready)
-            return handled;
-    }
+    int rc = device_usable(dev);
+    return rc ? rc : rpmsg_ring_check(dev, dev->role->poll(dev));
 }
 
 __attribute__((always_inline))

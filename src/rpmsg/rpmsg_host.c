@@ -214,12 +214,17 @@ static int host_put(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t i
     return q == RPMSG_TX ? host_send_tx(dev, id, len) : host_release_rx(dev, id);
 }
 
+static int host_poll(struct amp_rpmsg_device *dev)
+{
+    return rpmsg_poll_loop(dev, host_get_rx, host_put);
+}
+
 const struct amp_rpmsg_role_ops amp_rpmsg_host_ops = {
     .init = host_init,
     .get_tx = host_get_tx,
     .tx_id = host_tx_id,
     .rx_id = host_rx_id,
     .put = host_put,
-    .get_rx = host_get_rx,
+    .poll = host_poll,
     .want_notify = amp_vring_driver_want_notify,
 };

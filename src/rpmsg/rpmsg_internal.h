@@ -31,14 +31,9 @@ struct amp_rpmsg_role_ops {
     /* Descriptor id of a transmit / receive buffer we hold (zero-copy), or a negative error. */
     int (*tx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
     int (*rx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
-    /*
-     * Next received buffer and the length the peer says it wrote: its id
-     * (>= 0, for put), or -AMP_EAGAIN (none), -AMP_EBADMSG (ring
-     * corrupt), or another error for one bad buffer that the role has
-     * already handed back. The length is as the peer gave it: dispatch
-     * checks it against buf_size.
-     */
-    int (*get_rx)(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf);
+    /* Hand every received message to its endpoint (rpmsg_poll_loop): how
+     * many were taken, or -AMP_EBADMSG (ring corrupt). */
+    int (*poll)(struct amp_rpmsg_device *dev);
     /*
      * Hand buffer `id` to the peer: RPMSG_TX, a filled transmit buffer
      * (header + payload = len bytes); RPMSG_RX, a receive buffer we are done
@@ -71,6 +66,55 @@ struct rpmsg_spare_ops {
     int (*take)(struct amp_rpmsg_device *dev);
     void (*put)(struct amp_rpmsg_device *dev, uint16_t id);
 };
+
+/*
+ * Hand the message in buffer hdr (len bytes written by the peer) to its
+ * endpoint: AMP_RPMSG_RELEASE, AMP_RPMSG_HOLD, or why it was dropped
+ * (rpmsg.c).
+ */
+int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr, uint32_t len);
+
+/*
+ * The receive loop, one copy per role with its own buffer handling
+ * called directly (no call through the ops per message):
+ *
+ * get_rx: the next received buffer and the length the peer says it wrote:
+ *   its id (>= 0, for put_rx), or -AMP_EAGAIN (none), -AMP_EBADMSG (ring
+ *   corrupt), or another error for one bad buffer that the role has
+ *   already handed back. The length is as the peer gave it: dispatch
+ *   checks it against buf_size.
+ * put: the role's put (above), for RPMSG_RX.
+ */
+__attribute__((always_inline))
+static inline int rpmsg_poll_loop(struct amp_rpmsg_device *dev,
+                                  int (*get_rx)(struct amp_rpmsg_device *, struct rpmsg_buf *),
+                                  int (*put)(struct amp_rpmsg_device *, enum rpmsg_queue,
+                                             uint16_t, uint32_t))
+{
+    int handled = 0;
+    for (;;) {
+        struct rpmsg_buf rx;
+        int rc = get_rx(dev, &rx);
+        if (rc == -AMP_EAGAIN)
+            return handled;
+        if (rc == -AMP_EBADMSG)      /* the ring is corrupt */
+            return rc;
+        handled++;
+        if (rc >= 0) {
+            uint16_t id = (uint16_t)rc;
+            rc = rpmsg_dispatch(dev, rx.hdr, rx.len);
+            if (rc != AMP_RPMSG_HOLD)
+                put(dev, RPMSG_RX, id, 0);
+        }
+        if (rc < 0) {
+            dev->rx_dropped++;
+            dev->last_rx_error = rc;
+        }
+        /* A callback may have reset or torn down the device. */
+        if (!dev->ready)
+            return handled;
+    }
+}
 
 /* Local pointer for a descriptor address, if [addr, addr+len) is inside shm. */
 static inline void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr,

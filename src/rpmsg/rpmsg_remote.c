@@ -124,12 +124,17 @@ static int remote_get_rx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
     return rc;
 }
 
+static int remote_poll(struct amp_rpmsg_device *dev)
+{
+    return rpmsg_poll_loop(dev, remote_get_rx, remote_put);
+}
+
 const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops = {
     .init = remote_init,
     .get_tx = remote_get_tx,
     .tx_id = remote_held_id,
     .rx_id = remote_held_id,
     .put = remote_put,
-    .get_rx = remote_get_rx,
+    .poll = remote_poll,
     .want_notify = amp_vring_device_want_notify,
 };
