@@ -277,7 +277,7 @@ int main(void)
         rc = amp_rpmsg_create_ept(&echo_ept, &dev, BENCH_ECHO_NAME, AMP_RPMSG_ADDR_ANY,
                                   AMP_RPMSG_ADDR_ANY, echo, NULL, NULL);
     if (rc == 0)
-        rc = make_data_endpoints(1, true);
+        rc = make_data_endpoints(1, false);    /* the list, as the host starts */
     if (rc) {
         amp_fw_trace_error("bench: endpoints", rc);
         return 3;

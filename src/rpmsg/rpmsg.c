@@ -739,7 +739,7 @@ int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr, uint
      * than ours is a corrupt length (host: used.len) or buffers that do not
      * match buf_size (remote: the host's descriptor).
      */
-    if (len < sizeof(*hdr) || len > dev->buf_size)
+    if (len - sizeof(*hdr) > dev->buf_size - sizeof(*hdr))   /* below 16 wraps */
         return -AMP_EMSGSIZE;
     amp_cache_invalidate(dev->cfg.platform, hdr, len);
     uint32_t src = amp_le32(AMP_READ_ONCE(hdr->src));

@@ -116,18 +116,23 @@ static inline int rpmsg_poll_loop(struct amp_rpmsg_device *dev,
     }
 }
 
-/* Local pointer for a descriptor address, if [addr, addr+len) is inside shm. */
-static inline void *rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr,
-                                     uint32_t len)
+/*
+ * The local address of a buffer a descriptor gives (addr, len): true with
+ * *va set if all of it is inside shm and it is 4-byte aligned (the header
+ * holds u32 fields: an unaligned one would fault on Cortex-M).
+ *
+ * The checks are one branch: each branch ends a translated block on the
+ * emulated M4 (and a taken one refills the real M4's pipeline).
+ */
+static inline bool rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr,
+                                    uint32_t len, void **va)
 {
-    uint64_t off = dev->cfg.addr_mode == AMP_ADDR_PHYS ? addr - dev->cfg.shm_pa : addr;
-    /* A PHYS address below shm_pa wraps to a huge offset and fails here too. */
-    if (off > dev->cfg.shm_size)
-        return NULL;
-    size_t at = (size_t)off;      /* fits: it is at most shm_size */
-    if (len > dev->cfg.shm_size - at)
-        return NULL;
-    return (uint8_t *)dev->cfg.shm + at;
+    /* A PHYS address below shm_pa wraps to a huge offset and fails too. */
+    uint64_t off = addr - (dev->cfg.addr_mode == AMP_ADDR_PHYS ? dev->cfg.shm_pa : 0);
+    uint64_t end = off + len;     /* wraps only for an off far past shm */
+    uintptr_t at = (uintptr_t)dev->cfg.shm + (size_t)off;
+    *va = (void *)at;
+    return !((end < off) | (end > dev->cfg.shm_size) | (at & 3u));
 }
 
 /*

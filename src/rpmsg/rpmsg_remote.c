@@ -41,8 +41,8 @@ static int remote_init(struct amp_rpmsg_device *dev)
 /*
  * Descriptor `id` (the result of a take: negative passes through) as a
  * buffer we may use: id, with buf set; or -AMP_EBADMSG if the descriptor is
- * malformed, -AMP_ERANGE if it is not inside shm. Its id is noted in the
- * header. The length is the caller's to check against what it needs (a
+ * malformed, -AMP_ERANGE if it is not inside shm or not aligned. Its id is
+ * noted in the header. The length is the caller's to check against what it needs (a
  * header at least).
  */
 static int remote_buffer(struct amp_rpmsg_device *dev, struct amp_vring *vr, int id,
@@ -54,9 +54,10 @@ static int remote_buffer(struct amp_rpmsg_device *dev, struct amp_vring *vr, int
     int rc = amp_vring_read_desc(vr, (uint16_t)id, &addr, &buf->len);
     if (rc)
         return rc;
-    struct amp_rpmsg_hdr *hdr = rpmsg_addr_to_va(dev, addr, buf->len);
-    if (!hdr || ((uintptr_t)hdr & 3u))
+    void *va;
+    if (!rpmsg_addr_to_va(dev, addr, buf->len, &va))
         return -AMP_ERANGE;
+    struct amp_rpmsg_hdr *hdr = va;
     hdr->reserved = amp_cpu_to_le32((uint32_t)id);
     buf->hdr = hdr;
     return id;
