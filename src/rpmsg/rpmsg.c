@@ -764,7 +764,7 @@ int amp_rpmsg_poll(struct amp_rpmsg_device *dev)
     if (!dev)
         return -AMP_EINVAL;
     int rc = device_usable(dev);
-    return rc ? rc : rpmsg_ring_check(dev, dev->role->poll(dev));
+    return rc ? rc : dev->role->poll(dev);
 }
 
 __attribute__((always_inline))

@@ -32,7 +32,7 @@ struct amp_rpmsg_role_ops {
     int (*tx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
     int (*rx_id)(struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr);
     /* Hand every received message to its endpoint (rpmsg_poll_loop): how
-     * many were taken, or -AMP_EBADMSG (ring corrupt). */
+     * many were taken, or -AMP_EBADMSG (ring corrupt: noted in ring_error). */
     int (*poll)(struct amp_rpmsg_device *dev);
     /*
      * Hand buffer `id` to the peer: RPMSG_TX, a filled transmit buffer
@@ -97,8 +97,8 @@ static inline int rpmsg_poll_loop(struct amp_rpmsg_device *dev,
         int rc = get_rx(dev, &rx);
         if (rc == -AMP_EAGAIN)
             return handled;
-        if (rc == -AMP_EBADMSG)      /* the ring is corrupt */
-            return rc;
+        if (rc == -AMP_EBADMSG)      /* the ring is corrupt: refused until the next init */
+            return dev->ring_error = rc;
         handled++;
         if (rc >= 0) {
             uint16_t id = (uint16_t)rc;

@@ -95,10 +95,12 @@ static void test_avail_descriptor_index_out_of_range(void **state)
     avail->ring[(uint16_t)(avail->idx - 1) % 64] = 64;     /* one past the table */
     assert_int_equal(amp_rpmsg_poll(&f->lb.remote), -AMP_EBADMSG);
     assert_int_equal(f->remote_rx, 0);
-    /* The ring stays refused: no later poll gets past the bad entry. */
+    /* The ring stays refused: no later poll gets past the bad entry... */
     assert_int_equal(amp_rpmsg_send(&f->hept, "b", 1, AMP_NO_WAIT), 1);
     assert_int_equal(amp_rpmsg_poll(&f->lb.remote), -AMP_EBADMSG);
     assert_int_equal(f->remote_rx, 0);
+    /* ...and the device is refused for sending too, until the next init. */
+    assert_int_equal(amp_rpmsg_send(&f->rept, "c", 1, AMP_NO_WAIT), -AMP_EBADMSG);
 }
 
 static void test_used_id_out_of_range(void **state)
