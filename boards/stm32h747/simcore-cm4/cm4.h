@@ -54,14 +54,14 @@ struct cm4 {
 
     /* What made emulation stop, set from hooks. */
     enum cm4_stop stop;
-    uint32_t block_pc, block_size; /* the translated block running (for fault reports) */
-    bool fault_in_block;         /* the pc is only known to the block */
-    bool code_outside_flash;     /* a block ran from RAM (uc_pages.c) */
+    uint32_t block_pc, block_size; /* the translated block running (block hook only) */
+    bool fault_in_block;         /* the pc register is stale (a hook inside a block) */
+    bool code_outside_flash;     /* a block in RAM was translated or ran (uc_pages.c) */
     char crash[320];
 
     int masked_exc;              /* pending, masked by PRIMASK/BASEPRI when the run began */
-    atomic_int want_stop;
-    atomic_uint fired;           /* from the waker: 1 doorbell, 2 timer */        /* stop at the next block (see cm4_want_loop) */
+    atomic_int want_stop;        /* look at the events before the next block (cm4_want_loop) */
+    atomic_uint fired;           /* from the waker: 1 doorbell, 2 timer */
 
     /* NVIC and system exceptions. */
     uint32_t nvic_enabled[NVIC_WORDS];

@@ -13,7 +13,8 @@
  * vector table at the boot address (BOOT_CM4_ADD0).
  *
  * Unicorn has no NVIC and no M-profile exception model: exception entry,
- * return and sleep are done here, between runs of the emulator (see
+ * return and sleep are done here, in hooks and where the emulator comes
+ * back to its loop between blocks (uc_boundary.c; see
  * docs/board-sim-h747.md, "Emulated Cortex-M4", for what that cannot do).
  */
 #ifndef _GNU_SOURCE
@@ -153,12 +154,14 @@ void cm4_fault(struct cm4 *c, const char *fmt, ...)
     }
     char at[64];
     /* Inside a block the pc is stale: the exact one if unicorn can tell
-     * (uc_boundary.c), else the block's range. */
-    if (c->fault_in_block && !uc_boundary_exact_pc() && c->block_size)
+     * (uc_boundary.c), else the block's range (block hook). */
+    if (!c->fault_in_block || uc_boundary_exact_pc())
+        snprintf(at, sizeof at, "at pc 0x%08x", cm4_reg(c, UC_ARM_REG_PC));
+    else if (c->block_size)
         snprintf(at, sizeof at, "at pc 0x%08x..0x%08x", c->block_pc,
                  c->block_pc + c->block_size - 2);
     else
-        snprintf(at, sizeof at, "at pc 0x%08x", cm4_reg(c, UC_ARM_REG_PC));
+        snprintf(at, sizeof at, "at an unknown pc after 0x%08x", cm4_reg(c, UC_ARM_REG_PC));
     snprintf(c->crash, sizeof c->crash, "%s %s%s (lr 0x%08x, sp 0x%08x, xPSR 0x%08x)", what, at,
              where, cm4_reg(c, UC_ARM_REG_LR), cm4_reg(c, UC_ARM_REG_SP), xpsr);
     c->stop = STOP_FAULT;
