@@ -64,7 +64,9 @@ static int reply(uint32_t op, int32_t status, uint64_t v0, uint64_t v1)
     return 0;
 }
 
-static int echo(struct amp_rpmsg_endpoint *e, void *buf, size_t len, uint32_t src, void *priv)
+/* Out of line: inlined into on_data, its registers would be saved for every sunk message. */
+static __attribute__((noinline)) int echo(struct amp_rpmsg_endpoint *e, void *buf, size_t len,
+                                          uint32_t src, void *priv)
 {
     (void)priv;
     int rc = amp_rpmsg_send_offchannel(e, e->addr, src, buf, len, SEND_TIMEOUT_MS);
@@ -83,8 +85,7 @@ static int on_data(struct amp_rpmsg_endpoint *e, void *buf, size_t len, uint32_t
     if (len >= sizeof(uint32_t)) {
         uint32_t seq;
         __builtin_memcpy(&seq, buf, sizeof seq);
-        if (seq != sink_next_seq)
-            sink_seq_errors++;
+        sink_seq_errors += seq != sink_next_seq;   /* no branch: one block less on the M4 */
         sink_next_seq = seq + 1;
     }
     return AMP_RPMSG_RELEASE;
