@@ -68,7 +68,8 @@ struct amp_vring {
     uint16_t num;
     uint16_t last_seen;   /* driver: next used idx to read; device: next avail idx */
     uint16_t next_idx;    /* driver: our avail idx; device: our used idx */
-    uint16_t notified_idx; /* driver: next_idx when we last decided whether to notify */
+    uint16_t notified_idx; /* driver: next_idx when we last decided whether to notify;
+                            * device: the used idx last published */
     uint16_t peer_idx;    /* the peer's index as last read: re-read only once we catch up */
     bool event_idx;       /* VIRTIO_F_EVENT_IDX negotiated */
     bool cb_enabled;      /* we asked the peer to notify us */
@@ -139,8 +140,12 @@ static inline int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, u
     return 0;
 }
 /*
- * Return descriptor `id` to the driver and say whether it asked for a
- * doorbell: 1 ring it, 0 not, -AMP_ERANGE for an id >= num.
+ * Return descriptor `id` to the driver, in two steps so that a batch costs
+ * one publication: add_used writes the used entry (0, or -AMP_ERANGE for an
+ * id >= num); the driver sees it once publish_used moves the used index
+ * past it and every entry added before, and publish_used says whether the
+ * driver asked for a doorbell for any of them (1 ring it, 0 not; 0 with
+ * nothing to publish).
  *
  * used.len is the descriptor's whole length, as OpenAMP's device writes
  * it. OpenAMP's host (v2023.10 and current) takes the used.len of a
@@ -150,7 +155,15 @@ static inline int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, u
  * needs it >= 16 + payload on receive. Writing only the bytes used would
  * shrink such a host's buffers to the last message each carried.
  */
-int amp_vring_give_used(struct amp_vring *vr, uint16_t id);
+int amp_vring_add_used(struct amp_vring *vr, uint16_t id);
+int amp_vring_publish_used(struct amp_vring *vr);
+
+/* Both steps for one buffer: 1 ring the driver, 0 not, or -AMP_ERANGE. */
+static inline int amp_vring_give_used(struct amp_vring *vr, uint16_t id)
+{
+    int rc = amp_vring_add_used(vr, id);
+    return rc ? rc : amp_vring_publish_used(vr);
+}
 /* Same as the driver's, for the driver adding available entries. */
 bool amp_vring_device_want_notify(struct amp_vring *vr, bool enable);
 

@@ -214,9 +214,15 @@ static int host_put(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t i
     return q == RPMSG_TX ? host_send_tx(dev, id, len) : host_release_rx(dev, id);
 }
 
+/* Each receive buffer is posted again as it is released. */
+static void host_flush_rx(struct amp_rpmsg_device *dev)
+{
+    (void)dev;
+}
+
 static int host_poll(struct amp_rpmsg_device *dev)
 {
-    return rpmsg_poll_loop(dev, host_get_rx, host_put);
+    return rpmsg_poll_loop(dev, host_get_rx, host_put, host_flush_rx);
 }
 
 const struct amp_rpmsg_role_ops amp_rpmsg_host_ops = {

@@ -83,22 +83,30 @@ int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr, uint
  *   corrupt), or another error for one bad buffer that the role has
  *   already handed back. The length is as the peer gave it: dispatch
  *   checks it against buf_size.
- * put: the role's put (above), for RPMSG_RX.
+ * put: the role's put (above), for RPMSG_RX; it may leave the buffer
+ *   unseen by the peer until flush.
+ * flush: hand the peer what put left, ring if it asked. Called at least
+ *   every RPMSG_RX_BATCH buffers and before the loop returns.
  */
+#define RPMSG_RX_BATCH 16u
+
 __attribute__((always_inline))
 static inline int rpmsg_poll_loop(struct amp_rpmsg_device *dev,
                                   int (*get_rx)(struct amp_rpmsg_device *, struct rpmsg_buf *),
                                   int (*put)(struct amp_rpmsg_device *, enum rpmsg_queue,
-                                             uint16_t, uint32_t))
+                                             uint16_t, uint32_t),
+                                  void (*flush)(struct amp_rpmsg_device *))
 {
     int handled = 0;
     for (;;) {
         struct rpmsg_buf rx;
         int rc = get_rx(dev, &rx);
         if (rc == -AMP_EAGAIN)
-            return handled;
-        if (rc == -AMP_EBADMSG)      /* the ring is corrupt: refused until the next init */
-            return dev->ring_error = rc;
+            break;
+        if (rc == -AMP_EBADMSG) {
+            handled = dev->ring_error = rc;   /* the ring is corrupt: refused until the next init */
+            break;
+        }
         handled++;
         if (rc >= 0) {
             uint16_t id = (uint16_t)rc;
@@ -112,8 +120,12 @@ static inline int rpmsg_poll_loop(struct amp_rpmsg_device *dev,
         }
         /* A callback may have reset or torn down the device. */
         if (!dev->ready)
-            return handled;
+            break;
+        if (!(handled % RPMSG_RX_BATCH))
+            flush(dev);
     }
+    flush(dev);
+    return handled;
 }
 
 /*

@@ -63,6 +63,47 @@ static int remote_buffer(struct amp_rpmsg_device *dev, struct amp_vring *vr, int
     return id;
 }
 
+/*
+ * Every buffer goes back whole (see amp_vring_add_used for the hosts that
+ * need it): the host learns a message's length from its header. Inside the
+ * receive loop they go back in batches: the used index is published (two
+ * barriers, a store to a line the host is reading, a look at a line it is
+ * writing) once per RPMSG_RX_BATCH and when the loop ends, not per
+ * message, as Linux's vhost does (vhost_add_used_n).
+ */
+static int remote_add(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t id,
+                      uint32_t len)
+{
+    (void)len;
+    return amp_vring_add_used(q == RPMSG_TX ? &dev->tx_vring : &dev->rx_vring, id);
+}
+
+/* Let the host see what was added to queue q; ring it if it asked. */
+static void remote_publish(struct amp_rpmsg_device *dev, enum rpmsg_queue q)
+{
+    struct amp_vring *vr = &dev->rx_vring;
+    uint32_t notifyid = dev->rx_notifyid;
+    if (q == RPMSG_TX) {
+        vr = &dev->tx_vring;
+        notifyid = dev->tx_notifyid;
+    }
+    rpmsg_kick(dev, amp_vring_publish_used(vr) > 0, notifyid);
+}
+
+static void remote_flush_rx(struct amp_rpmsg_device *dev)
+{
+    remote_publish(dev, RPMSG_RX);
+}
+
+static int remote_put(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t id,
+                      uint32_t len)
+{
+    int rc = remote_add(dev, q, id, len);
+    if (rc == 0)
+        remote_publish(dev, q);
+    return rc;
+}
+
 static int remote_get_tx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 {
     /*
@@ -73,8 +114,12 @@ static int remote_get_tx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
     const struct rpmsg_spare_ops *spares = dev->tx_spares;
     int spare = spares ? spares->take(dev) : -1;
     int id = spare < 0 ? amp_vring_get_avail(&dev->tx_vring) : spare;
-    if (id == -AMP_EAGAIN)
+    if (id == -AMP_EAGAIN) {
+        /* A callback waiting for a buffer: give the host the ones received so
+         * far, or a host that waits for them to send never frees one for us. */
+        remote_flush_rx(dev);
         return -AMP_ENOBUFS;
+    }
     uint32_t need = buf->len;
     int rc = remote_buffer(dev, &dev->tx_vring, id, buf);
     if (rc >= 0 && buf->len < need) {
@@ -95,27 +140,6 @@ static int remote_held_id(struct amp_rpmsg_device *dev, const struct amp_rpmsg_h
     return id < dev->cfg.vring_num ? (int)id : -AMP_EINVAL;
 }
 
-/*
- * Every buffer goes back whole (see amp_vring_give_used for the hosts that
- * need it): the host learns a message's length from its header.
- */
-static int remote_put(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t id,
-                      uint32_t len)
-{
-    (void)len;
-    struct amp_vring *vr = &dev->rx_vring;
-    uint32_t notifyid = dev->rx_notifyid;
-    if (q == RPMSG_TX) {
-        vr = &dev->tx_vring;
-        notifyid = dev->tx_notifyid;
-    }
-    int rc = amp_vring_give_used(vr, id);
-    if (rc < 0)
-        return rc;
-    rpmsg_kick(dev, rc > 0, notifyid);
-    return 0;
-}
-
 static int remote_get_rx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 {
     int id = amp_vring_get_avail(&dev->rx_vring);
@@ -127,7 +151,7 @@ static int remote_get_rx(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf)
 
 static int remote_poll(struct amp_rpmsg_device *dev)
 {
-    return rpmsg_poll_loop(dev, remote_get_rx, remote_put);
+    return rpmsg_poll_loop(dev, remote_get_rx, remote_add, remote_flush_rx);
 }
 
 const struct amp_rpmsg_role_ops amp_rpmsg_remote_ops = {

@@ -17,7 +17,7 @@ int amp_vring_init_device(struct amp_vring *vr, void *mem, uint32_t num, uint32_
      * is safe: it is only ever counted onwards, never used as a slot unmasked.
      * Available entries are read from 0: a driver posts before DRIVER_OK.
      */
-    vr->next_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
+    vr->next_idx = vr->notified_idx = amp_le16(AMP_READ_ONCE(vr->used->idx));
     return 0;
 }
 
@@ -48,7 +48,7 @@ int amp_vring_get_avail(struct amp_vring *vr)
     return head;
 }
 
-int amp_vring_give_used(struct amp_vring *vr, uint16_t id)
+int amp_vring_add_used(struct amp_vring *vr, uint16_t id)
 {
     if (id >= vr->num)
         return -AMP_ERANGE;
@@ -56,18 +56,27 @@ int amp_vring_give_used(struct amp_vring *vr, uint16_t id)
     elem->id = amp_cpu_to_le32(id);
     /* Only echoed to the driver, never used here: no check needed. */
     elem->len = amp_cpu_to_le32(amp_le32(AMP_READ_ONCE(vr->desc[id].len)));
-    /* Each entry is decided on alone: the step is new_idx - 1 -> new_idx. */
-    uint16_t new_idx = ++vr->next_idx;
-    /* The entry must be visible before the index that publishes it. */
+    vr->next_idx++;
+    return 0;
+}
+
+int amp_vring_publish_used(struct amp_vring *vr)
+{
+    uint16_t old_idx = vr->notified_idx, new_idx = vr->next_idx;
+    if (old_idx == new_idx)
+        return 0;
+    vr->notified_idx = new_idx;
+    /* The entries must be visible before the index that publishes them. */
     amp_wmb();
     AMP_WRITE_ONCE(vr->used->idx, amp_cpu_to_le16(new_idx));
     /* Our used index store must be ordered before reading the driver's wishes. */
     amp_mb();
+    /* With event index, the whole step old_idx -> new_idx is decided on at once. */
     if (vr->event_idx)
-        return vring_need_event(amp_le16(AMP_READ_ONCE(*vring_used_event(vr))), new_idx,
-                                (uint16_t)(new_idx - 1));
+        return vring_need_event(amp_le16(AMP_READ_ONCE(*vring_used_event(vr))), new_idx, old_idx);
     return !(amp_le16(AMP_READ_ONCE(vr->avail->flags)) & AMP_VRING_AVAIL_F_NO_INTERRUPT);
 }
+
 
 bool amp_vring_device_want_notify(struct amp_vring *vr, bool enable)
 {

@@ -436,6 +436,86 @@ static void test_buffer_exhaustion_and_timeouts(void **state)
     free(lb);
 }
 
+/*
+ * What the host sees of the remote's receive ring (its used index) from
+ * inside the remote's callbacks: buffers go back in batches of 16 and at
+ * the end of a poll, and all of them before the remote waits for a buffer
+ * of its own (or a host that waits for them to send would never free one).
+ */
+struct batch_log {
+    struct amp_rpmsg_device *remote;
+    struct amp_rpmsg_endpoint *ept;
+    uint16_t start;               /* the used index before the poll */
+    unsigned count;
+    uint16_t seen[64];            /* used index - start, per message */
+    int send_rc[64];
+    bool try_send;
+};
+
+static uint16_t remote_rx_used(struct amp_rpmsg_device *remote)
+{
+    return amp_le16(AMP_READ_ONCE(remote->rx_vring.used->idx));
+}
+
+static int batch_cb(struct amp_rpmsg_endpoint *ept, void *data, size_t len, uint32_t src,
+                    void *priv)
+{
+    (void)data;
+    (void)len;
+    (void)src;
+    struct batch_log *log = priv;
+    if (log->try_send)
+        log->send_rc[log->count] = amp_rpmsg_send(ept, "s", 1, AMP_NO_WAIT);
+    log->seen[log->count++] = (uint16_t)(remote_rx_used(log->remote) - log->start);
+    return AMP_RPMSG_RELEASE;
+}
+
+static void test_remote_returns_received_in_batches(void **state)
+{
+    (void)state;
+    struct lb_pair *lb = new_pair(AMP_ADDR_OFFSET, 0);
+    struct amp_rpmsg_endpoint hept, rept;
+    struct rx_log hlog = {0};
+    struct batch_log blog = { .remote = &lb->remote };
+    bound_pair(lb, &hept, &rept, log_cb, &hlog, batch_cb, &blog);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(amp_rpmsg_send(&hept, "b", 1, AMP_NO_WAIT), 1);
+    blog.start = remote_rx_used(&lb->remote);
+    assert_int_equal(amp_rpmsg_poll(&lb->remote), 40);
+    for (unsigned k = 0; k < 40; k++)
+        assert_int_equal(blog.seen[k], k / 16 * 16);
+    assert_int_equal(remote_rx_used(&lb->remote) - blog.start, 40);   /* all, at the end */
+    /* The host has all 46 of its buffers back. */
+    int sent = 0;
+    while (amp_rpmsg_send(&hept, "x", 1, AMP_NO_WAIT) == 1)
+        sent++;
+    assert_int_equal(sent, 46);
+    free(lb);
+}
+
+static void test_remote_gives_back_received_before_waiting(void **state)
+{
+    (void)state;
+    struct lb_pair *lb = new_pair(AMP_ADDR_OFFSET, 0);
+    struct amp_rpmsg_endpoint hept, rept;
+    struct rx_log hlog = {0};
+    struct batch_log blog = { .remote = &lb->remote };
+    bound_pair(lb, &hept, &rept, log_cb, &hlog, batch_cb, &blog);
+    /* The host stops draining: the remote's 64 transmit buffers are used up. */
+    while (amp_rpmsg_send(&rept, "z", 1, AMP_NO_WAIT) == 1)
+        ;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(amp_rpmsg_send(&hept, "b", 1, AMP_NO_WAIT), 1);
+    blog.start = remote_rx_used(&lb->remote);
+    blog.try_send = true;
+    assert_int_equal(amp_rpmsg_poll(&lb->remote), 5);
+    for (unsigned k = 0; k < 5; k++) {
+        assert_int_equal(blog.send_rc[k], -AMP_ENOBUFS);
+        assert_int_equal(blog.seen[k], k);   /* the ones before it are the host's again */
+    }
+    free(lb);
+}
+
 static void test_oversize_and_empty(void **state)
 {
     (void)state;
@@ -716,6 +796,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remote_waits_for_driver_ok),
+        cmocka_unit_test(test_remote_returns_received_in_batches),
+        cmocka_unit_test(test_remote_gives_back_received_before_waiting),
         cmocka_unit_test(test_host_layout_micropython),
         cmocka_unit_test(test_host_layout_physical),
         cmocka_unit_test(test_ns_host_endpoint_first),
