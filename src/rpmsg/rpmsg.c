@@ -9,7 +9,7 @@
  * Receive: amp_rpmsg_poll -> role->poll (rpmsg_poll_loop in
  *          rpmsg_internal.h, inlined in each role) -> the role's get_rx
  *          (vring, validated) -> rpmsg_dispatch (header checked) ->
- *          endpoint callback -> the role's put_rx.
+ *          endpoint callback -> the role's put, published in batches.
  *
  * Pay for what you use: the name service, the endpoint table, the spare
  * buffers of zero-copy and the clock arithmetic of timeouts are reached

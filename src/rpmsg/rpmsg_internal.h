@@ -79,7 +79,7 @@ int rpmsg_dispatch(struct amp_rpmsg_device *dev, struct amp_rpmsg_hdr *hdr, uint
  * called directly (no call through the ops per message):
  *
  * get_rx: the next received buffer and the length the peer says it wrote:
- *   its id (>= 0, for put_rx), or -AMP_EAGAIN (none), -AMP_EBADMSG (ring
+ *   its id (>= 0, for put), or -AMP_EAGAIN (none), -AMP_EBADMSG (ring
  *   corrupt), or another error for one bad buffer that the role has
  *   already handed back. The length is as the peer gave it: dispatch
  *   checks it against buf_size.
@@ -133,8 +133,8 @@ static inline int rpmsg_poll_loop(struct amp_rpmsg_device *dev,
  * *va set if all of it is inside shm and it is 4-byte aligned (the header
  * holds u32 fields: an unaligned one would fault on Cortex-M).
  *
- * The checks are one branch: each branch ends a translated block on the
- * emulated M4 (and a taken one refills the real M4's pipeline).
+ * The checks are one branch, not four: each branch ends a translated block
+ * on the emulated M4 (at -Os the branches would be 16 B smaller).
  */
 static inline bool rpmsg_addr_to_va(const struct amp_rpmsg_device *dev, uint64_t addr,
                                     uint32_t len, void **va)

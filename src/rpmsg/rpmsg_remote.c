@@ -42,8 +42,8 @@ static int remote_init(struct amp_rpmsg_device *dev)
  * Descriptor `id` (the result of a take: negative passes through) as a
  * buffer we may use: id, with buf set; or -AMP_EBADMSG if the descriptor is
  * malformed, -AMP_ERANGE if it is not inside shm or not aligned. Its id is
- * noted in the header. The length is the caller's to check against what it needs (a
- * header at least).
+ * noted in the header. The length is the caller's to check against what it
+ * needs (a header at least).
  */
 static int remote_buffer(struct amp_rpmsg_device *dev, struct amp_vring *vr, int id,
                          struct rpmsg_buf *buf)

@@ -1,6 +1,6 @@
 /*
  * What the block hook did, without a call before every block (unicorn
- * 2.0.x only; docs/performance.md, "The block hook"):
+ * 2.0.x only; docs/performance.md, "No hook before every block"):
  *
  * 1. Events (a doorbell, a tick, a device change, a fault a device model
  *    found): cpu_exit() makes the next block start go back to the
@@ -26,7 +26,7 @@
  *    a guest-visible fault.
  *
  * Like uc_pages.c, by symbol precedence: Debian's library reaches all these
- * through its PLT or GOT (checked with objdump -R). Any other version of
+ * through its PLT or GOT (checked with objdump: no direct call). Any other version of
  * unicorn gets its own functions and the block hook (uc_boundary_install
  * says false).
  */
