@@ -144,8 +144,8 @@ static inline int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, u
  * one publication: add_used writes the used entry (0, or -AMP_ERANGE for an
  * id >= num); the driver sees it once publish_used moves the used index
  * past it and every entry added before, and publish_used says whether the
- * driver asked for a doorbell for any of them (1 ring it, 0 not; 0 with
- * nothing to publish).
+ * driver asked for a doorbell for any of them (1 ring it, 0 not;
+ * -AMP_EAGAIN with nothing to publish: no doorbell either way).
  *
  * used.len is the descriptor's whole length, as OpenAMP's device writes
  * it. OpenAMP's host (v2023.10 and current) takes the used.len of a

@@ -78,7 +78,11 @@ static int remote_add(struct amp_rpmsg_device *dev, enum rpmsg_queue q, uint16_t
     return amp_vring_add_used(q == RPMSG_TX ? &dev->tx_vring : &dev->rx_vring, id);
 }
 
-/* Let the host see what was added to queue q; ring it if it asked. */
+/*
+ * Let the host see what was added to queue q; ring it if it asked (or
+ * always, cfg.always_notify). Nothing new, no doorbell: an empty poll
+ * must not ring rpmsg-lite's master, which needs always_notify.
+ */
 static void remote_publish(struct amp_rpmsg_device *dev, enum rpmsg_queue q)
 {
     struct amp_vring *vr = &dev->rx_vring;
@@ -87,7 +91,9 @@ static void remote_publish(struct amp_rpmsg_device *dev, enum rpmsg_queue q)
         vr = &dev->tx_vring;
         notifyid = dev->tx_notifyid;
     }
-    rpmsg_kick(dev, amp_vring_publish_used(vr) > 0, notifyid);
+    int rc = amp_vring_publish_used(vr);
+    if (rc != -AMP_EAGAIN)
+        rpmsg_kick(dev, rc > 0, notifyid);
 }
 
 static void remote_flush_rx(struct amp_rpmsg_device *dev)

@@ -64,7 +64,7 @@ int amp_vring_publish_used(struct amp_vring *vr)
 {
     uint16_t old_idx = vr->notified_idx, new_idx = vr->next_idx;
     if (old_idx == new_idx)
-        return 0;
+        return -AMP_EAGAIN;
     vr->notified_idx = new_idx;
     /* The entries must be visible before the index that publishes them. */
     amp_wmb();

@@ -516,6 +516,28 @@ static void test_remote_gives_back_received_before_waiting(void **state)
     free(lb);
 }
 
+/* With always_notify (rpmsg-lite's master), each buffer handed back rings
+ * once, and a poll that found nothing rings not at all. */
+static void test_always_notify_rings_only_for_news(void **state)
+{
+    (void)state;
+    struct lb_pair *lb = new_pair(AMP_ADDR_OFFSET, 0);
+    lb->remote_cfg.always_notify = true;
+    struct amp_rpmsg_endpoint hept, rept;
+    struct rx_log hlog = {0}, rlog = {0};
+    bound_pair(lb, &hept, &rept, log_cb, &hlog, log_cb, &rlog);
+    unsigned rings = lb->remote_side.notifies;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(amp_rpmsg_poll(&lb->remote), 0);
+    assert_int_equal(lb->remote_side.notifies, rings);
+    assert_int_equal(amp_rpmsg_send(&hept, "a", 1, AMP_NO_WAIT), 1);
+    assert_int_equal(amp_rpmsg_poll(&lb->remote), 1);
+    assert_int_equal(lb->remote_side.notifies, rings + 1);
+    assert_int_equal(amp_rpmsg_poll(&lb->remote), 0);
+    assert_int_equal(lb->remote_side.notifies, rings + 1);
+    free(lb);
+}
+
 static void test_oversize_and_empty(void **state)
 {
     (void)state;
@@ -798,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_remote_waits_for_driver_ok),
         cmocka_unit_test(test_remote_returns_received_in_batches),
         cmocka_unit_test(test_remote_gives_back_received_before_waiting),
+        cmocka_unit_test(test_always_notify_rings_only_for_news),
         cmocka_unit_test(test_host_layout_micropython),
         cmocka_unit_test(test_host_layout_physical),
         cmocka_unit_test(test_ns_host_endpoint_first),
