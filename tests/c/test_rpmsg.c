@@ -399,6 +399,15 @@ static void bound_pair(struct lb_pair *lb, struct amp_rpmsg_endpoint *hept,
     assert_true(amp_rpmsg_ept_is_ready(rept));
 }
 
+/* Send one-byte messages without waiting until no buffer is free: how many went. */
+static int send_until_full(struct amp_rpmsg_endpoint *ept, const char *msg)
+{
+    int sent = 0;
+    while (amp_rpmsg_send(ept, msg, 1, AMP_NO_WAIT) == 1)
+        sent++;
+    return sent;
+}
+
 static void test_buffer_exhaustion_and_timeouts(void **state)
 {
     (void)state;
@@ -407,10 +416,7 @@ static void test_buffer_exhaustion_and_timeouts(void **state)
     struct rx_log hlog = {0}, rlog = {0};
     bound_pair(lb, &hept, &rept, log_cb, &hlog, log_cb, &rlog);
     /* The remote is stuck: it consumes nothing. The host has 46 transmit buffers. */
-    int sent = 0;
-    while (amp_rpmsg_send(&hept, "x", 1, AMP_NO_WAIT) == 1)
-        sent++;
-    assert_int_equal(sent, 46);
+    assert_int_equal(send_until_full(&hept, "x"), 46);
     uint32_t before = lb->clock;
     unsigned waits = lb->host_side.waits;
     assert_int_equal(amp_rpmsg_send(&hept, "x", 1, AMP_NO_WAIT), -AMP_ENOBUFS);
@@ -428,10 +434,7 @@ static void test_buffer_exhaustion_and_timeouts(void **state)
     assert_int_equal(rlog.count, 46);
     assert_int_equal(amp_rpmsg_send(&hept, "y", 1, AMP_NO_WAIT), 1);
     /* The same holds the other way: the host stops draining. */
-    sent = 0;
-    while (amp_rpmsg_send(&rept, "z", 1, AMP_NO_WAIT) == 1)
-        sent++;
-    assert_int_equal(sent, 64);        /* the 64 receive buffers the host posted */
+    assert_int_equal(send_until_full(&rept, "z"), 64);        /* the 64 receive buffers the host posted */
     assert_int_equal(amp_rpmsg_send(&rept, "z", 1, 10), -AMP_ETIMEDOUT);
     free(lb);
 }
@@ -486,10 +489,7 @@ static void test_remote_returns_received_in_batches(void **state)
         assert_int_equal(blog.seen[k], k / 16 * 16);
     assert_int_equal(remote_rx_used(&lb->remote) - blog.start, 40);   /* all, at the end */
     /* The host has all 46 of its buffers back. */
-    int sent = 0;
-    while (amp_rpmsg_send(&hept, "x", 1, AMP_NO_WAIT) == 1)
-        sent++;
-    assert_int_equal(sent, 46);
+    assert_int_equal(send_until_full(&hept, "x"), 46);
     free(lb);
 }
 
@@ -502,8 +502,7 @@ static void test_remote_gives_back_received_before_waiting(void **state)
     struct batch_log blog = { .remote = &lb->remote };
     bound_pair(lb, &hept, &rept, log_cb, &hlog, batch_cb, &blog);
     /* The host stops draining: the remote's 64 transmit buffers are used up. */
-    while (amp_rpmsg_send(&rept, "z", 1, AMP_NO_WAIT) == 1)
-        ;
+    assert_int_equal(send_until_full(&rept, "z"), 64);
     for (int i = 0; i < 5; i++)
         assert_int_equal(amp_rpmsg_send(&hept, "b", 1, AMP_NO_WAIT), 1);
     blog.start = remote_rx_used(&lb->remote);
@@ -804,10 +803,7 @@ static void test_cork_batches_doorbells(void **state)
     assert_int_equal(lb->host_side.notifies, rings + 1);    /* nothing new: no ring */
     /* Corked until the buffers run out: the send that finds none rings first. */
     assert_int_equal(amp_rpmsg_cork(&lb->host, true), 0);
-    int sent = 0;
-    while (amp_rpmsg_send(&hept, "c", 1, AMP_NO_WAIT) == 1)
-        sent++;
-    assert_int_equal(sent, 46);
+    assert_int_equal(send_until_full(&hept, "c"), 46);
     assert_int_equal(lb->host_side.notifies, rings + 2);
     lb_settle(lb);
     assert_int_equal(rlog.count, 5 + 46);
