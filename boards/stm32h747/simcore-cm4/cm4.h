@@ -110,6 +110,12 @@ uint32_t cm4_reg(struct cm4 *c, int reg);
 int cm4_best_pending(struct cm4 *c);
 void cm4_doorbell_to_host(struct cm4 *c);
 
+/* The unicorn whose internals uc_pages.c and uc_boundary.c replace (2.0.x, Debian's). */
+static inline bool uc_is_2_0(void)
+{
+    return (uc_version(NULL, NULL) >> 16) == 0x0200u;
+}
+
 /* uc_pages.c: guest code ran outside flash; stores must again invalidate
  * the translated code they overwrite. */
 void uc_pages_code_outside_flash(void);

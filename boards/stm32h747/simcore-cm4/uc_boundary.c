@@ -26,9 +26,9 @@
  *    a guest-visible fault.
  *
  * Like uc_pages.c, by symbol precedence: Debian's library reaches all these
- * through its PLT or GOT (checked with objdump: no direct call). Any other version of
- * unicorn gets its own functions and the block hook (uc_boundary_install
- * says false).
+ * through its PLT or GOT (checked with objdump: no direct call). Any other
+ * version of unicorn gets its own functions and the block hook
+ * (uc_boundary_install says false).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -73,7 +73,7 @@ static void *next(const char *name)
 
 bool uc_boundary_install(const struct uc_boundary_ops *o, void *ctx)
 {
-    if ((uc_version(NULL, NULL) >> 16) != 0x0200u)
+    if (!uc_is_2_0())
         return false;
     real_exec = (exec_fn *)next("cpu_exec_arm");
     real_msr = (msr_fn *)next("helper_v7m_msr_arm");

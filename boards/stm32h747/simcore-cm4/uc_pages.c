@@ -80,7 +80,7 @@ static int version(void)
     if (which == 0) {
         real_set_page = (set_page_fn *)dlsym(RTLD_NEXT, "tlb_set_page_with_attrs_arm");
         real_mb = (mb_fn *)dlsym(RTLD_NEXT, "tcg_gen_mb_arm");
-        if ((uc_version(NULL, NULL) >> 16) == 0x0200u) {
+        if (uc_is_2_0()) {
             which = 1;
             real_set_dirty = (set_dirty_fn *)dlsym(RTLD_NEXT, "tlb_set_dirty_arm");
             real_flush = (flush_fn *)dlsym(RTLD_NEXT, "tlb_flush_arm");
