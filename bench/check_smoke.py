@@ -4,7 +4,8 @@ import sys
 
 KEYS = ("rtt_polled_16B_us_p50", "rtt_blocking_16B_us_p50", "rtt_adaptive_16B_us_p50",
         "raw_pingpong_rtt_us", "raw_wake_rtt_us", "stream_16B_msgs_per_s",
-        "stream_496B_zerocopy_bytes_per_s")
+        "stream_496B_zerocopy_bytes_per_s", "ept256_stream_16B_msgs_per_s",
+        "ept256_stream_16B_time_vs_ept1")
 
 with open(sys.argv[1]) as f:
     d = json.load(f)
