@@ -32,7 +32,8 @@ $(BUILD)/firmware/%.elf: $(BUILD)/fw-cm4/firmware/%.o $(CM4_FW_COMMON_OBJS) $(AM
 
 # make footprint: the linked M4 virtual_uart.elf and the core library's share.
 .PHONY: footprint-m4
-footprint-m4: $(BUILD)/firmware/virtual_uart.elf
+# The .bin too: a relinked .elf beside a stale .bin fails test_sim's same-bytes check.
+footprint-m4: $(BUILD)/firmware/virtual_uart.elf $(BUILD)/firmware/virtual_uart.bin
 	$(PYTHON) tools/footprint_m4.py --size $(ARM_SIZE) --elf $< --map $(<:.elf=.map) \
 	    --json $(BUILD)/footprint-m4.json
 footprint: footprint-m4
