@@ -467,8 +467,10 @@ int opc_ept_recv(struct opc_ept *ept, void *buf, uint32_t *src, int32_t timeout_
                             (long)timeout_ms);
         if (opc.ops->check_signals && opc.ops->check_signals() < 0)
             return pending(e);
-        if (board.dev->ready)
-            amp_rpmsg_arm(board.dev);
+        /* A message that came after the poll rings no doorbell: arm says
+         * so, and it is taken now, not after a whole slice asleep. */
+        if (board.dev->ready && amp_rpmsg_arm(board.dev))
+            continue;
         (void)p->ops->wait(p->ctx, left < 0 || left > WAIT_SLICE_MS ? WAIT_SLICE_MS : left);
     }
 }
