@@ -158,12 +158,6 @@ static inline int amp_vring_read_desc(const struct amp_vring *vr, uint16_t id, u
 int amp_vring_add_used(struct amp_vring *vr, uint16_t id);
 int amp_vring_publish_used(struct amp_vring *vr);
 
-/* Both steps for one buffer: 1 ring the driver, 0 not, or -AMP_ERANGE. */
-static inline int amp_vring_give_used(struct amp_vring *vr, uint16_t id)
-{
-    int rc = amp_vring_add_used(vr, id);
-    return rc ? rc : amp_vring_publish_used(vr);
-}
 /* Same as the driver's, for the driver adding available entries. */
 bool amp_vring_device_want_notify(struct amp_vring *vr, bool enable);
 
