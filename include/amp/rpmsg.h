@@ -88,6 +88,14 @@ struct amp_rpmsg_config {
     uint32_t buf_count;
     uint32_t rx_buf_count;        /* posted for receive (<= vring_num) */
     uint32_t buf_size;            /* bytes per buffer incl. header; 0 = 512 */
+    /*
+     * Bytes left unused after every 4 KiB of buffers (a multiple of 4; 0:
+     * packed). For cached shared memory: packed 512-byte buffers put every
+     * header in 8 of the 64 sets of a 32 KiB 8-way L1, where they evict the
+     * endpoints and rings; a 64-byte gap spreads them over all 64. No peer
+     * can tell: remotes go by the addresses in the descriptors.
+     */
+    uint32_t buf_gap;
     /* The vdev entry in the resource table (status, features), or NULL. */
     struct amp_rsc_vdev *vdev;
     /*
@@ -129,8 +137,10 @@ int amp_rpmsg_config_from_rsc(struct amp_rpmsg_config *cfg, const struct amp_rsc
 /*
  * MicroPython's layout of the STM32H747's SRAM4 (reference.md section 3),
  * the one existing remote firmware expects: the host-built table at
- * 0x38000000, vring 1 at 0x38000400, vring 0 at 0x38001400, 110 buffers of
- * 512 bytes from 0x38002400, descriptors holding offsets from 0x38000400.
+ * 0x38000000, vring 1 at 0x38000400, vring 0 at 0x38001400, 512-byte
+ * buffers from 0x38002400, descriptors holding offsets from 0x38000400.
+ * Upstream packs 110 buffers; we leave a 64-byte gap after every eight
+ * (buf_gap) and so fit 108, which no remote can tell apart.
  * `sram4` is this side's view of the 64 KiB region.
  */
 #define AMP_H747_SRAM4_DA   0x38000000u
@@ -206,6 +216,7 @@ struct amp_rpmsg_device {
     uint32_t rx_count;             /* host: receive buffers, pool indices [0, rx_count) */
     uint32_t tx_count;             /* host: transmit buffers, the next tx_count */
     uint32_t tx_fresh;             /* host: transmit buffers handed out at least once */
+    uint8_t pool_group_shift;      /* host: log2 of the buffers between two buf_gaps */
     struct amp_rpmsg_endpoint **ept_slots;
     uint32_t ept_slot_mask, ept_slot_used;
     uint8_t ept_slot_shift;

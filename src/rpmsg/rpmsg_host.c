@@ -17,9 +17,19 @@ static uint64_t host_va_to_addr(const struct amp_rpmsg_device *dev, const void *
     return dev->cfg.addr_mode == AMP_ADDR_PHYS ? dev->cfg.shm_pa + off : off;
 }
 
+/*
+ * The pool is groups of 2^pool_group_shift buffers, each group followed by
+ * cfg.buf_gap unused bytes (none when packed). A group spans at most 4 KiB,
+ * one way of the L1 data cache of x86 (32 KiB, 8-way) and of the
+ * H747's Cortex-M7 (16 KiB, 4-way) alike, so that each
+ * gap moves the next group's headers to other cache sets.
+ */
+#define POOL_GROUP_BYTES 4096u
+
 static struct amp_rpmsg_hdr *pool_buffer(const struct amp_rpmsg_device *dev, uint32_t index)
 {
-    uint8_t *buf = (uint8_t *)dev->cfg.buf_pool + (size_t)index * dev->buf_size;
+    uint8_t *buf = (uint8_t *)dev->cfg.buf_pool + (size_t)index * dev->buf_size +
+                   (size_t)(index >> dev->pool_group_shift) * dev->cfg.buf_gap;
     return (struct amp_rpmsg_hdr *)(void *)buf;
 }
 
@@ -27,9 +37,15 @@ static struct amp_rpmsg_hdr *pool_buffer(const struct amp_rpmsg_device *dev, uin
 static int32_t pool_index(const struct amp_rpmsg_device *dev, const struct amp_rpmsg_hdr *hdr)
 {
     uintptr_t base = (uintptr_t)dev->cfg.buf_pool, at = (uintptr_t)hdr;
-    if (at < base || (at - base) % dev->buf_size)
+    if (at < base)
         return -1;
-    uintptr_t index = (at - base) / dev->buf_size;
+    uintptr_t group_len = ((uintptr_t)dev->buf_size << dev->pool_group_shift);
+    uintptr_t group = (at - base) / (group_len + dev->cfg.buf_gap);
+    uintptr_t within = (at - base) % (group_len + dev->cfg.buf_gap);
+    /* Not a buffer's first byte, or inside a gap. */
+    if (within % dev->buf_size || within >= group_len)
+        return -1;
+    uintptr_t index = (group << dev->pool_group_shift) + within / dev->buf_size;
     return index < dev->rx_count + dev->tx_count ? (int32_t)index : -1;
 }
 
@@ -44,7 +60,7 @@ static int host_init(struct amp_rpmsg_device *dev)
 {
     const struct amp_rpmsg_config *cfg = &dev->cfg;
     uint32_t num = cfg->vring_num;
-    if (!cfg->buf_pool || cfg->buf_count < 2 || (dev->buf_size & 3u) ||
+    if (!cfg->buf_pool || cfg->buf_count < 2 || (dev->buf_size & 3u) || (cfg->buf_gap & 3u) ||
         ((uintptr_t)cfg->buf_pool & 3u))
         return -AMP_EINVAL;
     uint32_t rx = cfg->rx_buf_count ? cfg->rx_buf_count : cfg->buf_count / 2;
@@ -53,9 +69,13 @@ static int host_init(struct amp_rpmsg_device *dev)
     uint32_t tx = cfg->buf_count - rx < num ? cfg->buf_count - rx : num;
     if (rx == 0 || tx == 0 || rx >= cfg->buf_count)
         return -AMP_EINVAL;
-    /* The whole pool must lie inside the shared region. */
+    uint8_t shift = 0;
+    while ((dev->buf_size << (shift + 1)) <= POOL_GROUP_BYTES)
+        shift++;
+    /* The whole pool, gaps between groups included, must lie inside the shared region. */
     uintptr_t shm = (uintptr_t)cfg->shm, pool = (uintptr_t)cfg->buf_pool;
-    uint64_t pool_bytes = (uint64_t)(rx + tx) * dev->buf_size;
+    uint64_t pool_bytes = (uint64_t)(rx + tx) * dev->buf_size +
+                          (uint64_t)((rx + tx - 1) >> shift) * cfg->buf_gap;
     if (pool < shm || pool - shm > cfg->shm_size || pool_bytes > cfg->shm_size - (pool - shm))
         return -AMP_ERANGE;
 
@@ -74,6 +94,7 @@ static int host_init(struct amp_rpmsg_device *dev)
         return rc;
     dev->rx_notifyid = cfg->vring_notifyid[0];
     dev->tx_notifyid = cfg->vring_notifyid[1];
+    dev->pool_group_shift = shift;
     dev->rx_count = rx;
     dev->tx_count = tx;
     dev->tx_fresh = 0;

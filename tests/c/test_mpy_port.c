@@ -140,7 +140,8 @@ static void test_h747_layout_is_the_boards(void **state)
     struct amp_rpmsg_config cfg;
     assert_int_equal(amp_rpmsg_h747_config(mine, AMP_RPMSG_HOST, &fake, &cfg), 0);
     assert_int_equal(cfg.vring_num, 64);
-    assert_int_equal(cfg.buf_count, 110);
+    assert_int_equal(cfg.buf_count, 108);
+    assert_int_equal(cfg.buf_gap, 64);
     assert_int_equal(cfg.rx_buf_count, 64);
     assert_int_equal(cfg.addr_mode, AMP_ADDR_OFFSET);
     assert_int_equal((uint8_t *)cfg.vring[0] - mine, 0x1400);

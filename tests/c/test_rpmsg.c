@@ -152,6 +152,70 @@ static void test_host_layout_physical(void **state)
     free(lb);
 }
 
+/*
+ * A 64-byte gap after every 4 KiB of 512-byte buffers (as the H747 layout
+ * has, for cached memory): where the buffers lie, that the pool with its
+ * gaps must fit, and that a pointer into a gap is no buffer.
+ */
+static void test_host_pool_gaps(void **state)
+{
+    (void)state;
+    struct lb_pair *lb = new_pair(AMP_ADDR_OFFSET, 0);
+    lb->host_cfg.buf_gap = 64;
+    lb->host_cfg.buf_count = 110;   /* packed they fit exactly; with gaps, not */
+    assert_int_equal(amp_rpmsg_init(&lb->host, &lb->host_cfg), -AMP_ERANGE);
+    lb->host_cfg.buf_gap = 2;       /* would misalign the headers */
+    lb->host_cfg.buf_count = 108;
+    assert_int_equal(amp_rpmsg_init(&lb->host, &lb->host_cfg), -AMP_EINVAL);
+    lb->host_cfg.buf_gap = 64;
+    assert_int_equal(amp_rpmsg_init(&lb->host, &lb->host_cfg), 0);
+    assert_int_equal(lb->host.rx_count, 64);
+    assert_int_equal(lb->host.tx_count, 44);
+    const struct amp_vring_desc *desc = (const void *)(lb->mem + LB_VRING0_OFF);
+    for (unsigned i = 0; i < 64; i++)
+        assert_int_equal(desc[i].addr, 0x2000u + 512u * i + 64u * (i / 8));
+
+    assert_int_equal(amp_rpmsg_init(&lb->remote, &lb->remote_cfg), 0);
+    struct amp_rpmsg_endpoint hept, rept;
+    struct rx_log hold = {0};
+    assert_int_equal(amp_rpmsg_create_ept(&hept, &lb->host, "g", AMP_RPMSG_ADDR_ANY,
+                                          AMP_RPMSG_ADDR_ANY, hold_cb, NULL, &hold), 0);
+    assert_int_equal(amp_rpmsg_create_ept(&rept, &lb->remote, "g", AMP_RPMSG_ADDR_ANY,
+                                          AMP_RPMSG_ADDR_ANY, NULL, NULL, NULL), 0);
+    lb_settle(lb);
+    /* The name service took receive buffer 0; eight more reach buffer 8,
+     * the first after a gap. Each is held, then given back by its address. */
+    uint8_t *pool = lb->mem + LB_POOL_OFF;
+    for (unsigned i = 1; i <= 8; i++) {
+        assert_int_equal(amp_rpmsg_send(&rept, "x", 1, AMP_NO_WAIT), 1);
+        amp_rpmsg_poll(&lb->host);
+        assert_ptr_equal(hold.held, pool + 512u * i + 64u * (i / 8) + 16u);
+        assert_int_equal(amp_rpmsg_release_rx_buffer(&lb->host, hold.held), 0);
+        assert_int_equal(desc[i].addr, 0x2000u + 512u * i + 64u * (i / 8));
+    }
+    /* Where a ninth buffer would be if there were no gap: inside it. */
+    assert_int_equal(amp_rpmsg_release_rx_buffer(&lb->host, pool + 8u * 512u + 16u), -AMP_EINVAL);
+
+    /* Transmit buffers follow the 64 receive ones, in group 8 and on. */
+    int err = 0;
+    uint32_t size = 0;
+    uint8_t *tx = amp_rpmsg_get_tx_buffer(&lb->host, &size, AMP_NO_WAIT, &err);
+    assert_ptr_equal(tx, pool + 8u * (4096u + 64u) + 16u);
+    assert_int_equal(amp_rpmsg_release_tx_buffer(&lb->host, tx), 0);
+    assert_int_equal(amp_rpmsg_release_tx_buffer(&lb->host, pool + 8u * 4160u + 4096u + 16u),
+                     -AMP_EINVAL);
+    /* The last transmit buffer, index 107, ends inside the region. */
+    const uint8_t *last = pool + 107u * 512u + 13u * 64u;
+    assert_true(last + 512u <= lb->mem + LB_SHARED_SIZE);
+    for (unsigned i = 0; i < 44; i++) {
+        tx = amp_rpmsg_get_tx_buffer(&lb->host, &size, AMP_NO_WAIT, &err);
+        assert_non_null(tx);
+    }
+    assert_ptr_equal(tx, last + 16u);
+    assert_null(amp_rpmsg_get_tx_buffer(&lb->host, &size, AMP_NO_WAIT, &err));
+    free(lb);
+}
+
 /* ---- Name service. ---- */
 
 static void test_ns_host_endpoint_first(void **state)
@@ -340,9 +404,13 @@ static void fill_msg(uint8_t *buf, uint32_t seq, size_t *len)
         buf[i] = (uint8_t)(seq + i);
 }
 
-static void stream_both_ways(enum amp_rpmsg_addr_mode mode)
+static void stream_both_ways(enum amp_rpmsg_addr_mode mode, uint32_t buf_gap)
 {
     struct lb_pair *lb = new_pair(mode, 0);
+    if (buf_gap) {
+        lb->host_cfg.buf_gap = buf_gap;
+        lb->host_cfg.buf_count = 108;   /* what fits with the gaps */
+    }
     struct amp_rpmsg_endpoint hept, rept;
     struct stream hs = {0}, rs = {0};
     up_both(lb);
@@ -376,13 +444,21 @@ static void stream_both_ways(enum amp_rpmsg_addr_mode mode)
 static void test_stream_100k_offset_mode(void **state)
 {
     (void)state;
-    stream_both_ways(AMP_ADDR_OFFSET);
+    stream_both_ways(AMP_ADDR_OFFSET, 0);
 }
 
 static void test_stream_100k_physical_mode(void **state)
 {
     (void)state;
-    stream_both_ways(AMP_ADDR_PHYS);
+    stream_both_ways(AMP_ADDR_PHYS, 0);
+}
+
+/* The same over a pool with a gap after every 4 KiB: every buffer's address
+ * goes through the group arithmetic, receive and transmit halves alike. */
+static void test_stream_100k_gapped_pool(void **state)
+{
+    (void)state;
+    stream_both_ways(AMP_ADDR_OFFSET, 64);
 }
 
 static void bound_pair(struct lb_pair *lb, struct amp_rpmsg_endpoint *hept,
@@ -819,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_always_notify_rings_only_for_news),
         cmocka_unit_test(test_host_layout_micropython),
         cmocka_unit_test(test_host_layout_physical),
+        cmocka_unit_test(test_host_pool_gaps),
         cmocka_unit_test(test_ns_host_endpoint_first),
         cmocka_unit_test(test_ns_remote_announces_first),
         cmocka_unit_test(test_ns_remote_first_then_host_endpoint_binds),
@@ -826,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_address_allocation),
         cmocka_unit_test(test_stream_100k_offset_mode),
         cmocka_unit_test(test_stream_100k_physical_mode),
+        cmocka_unit_test(test_stream_100k_gapped_pool),
         cmocka_unit_test(test_buffer_exhaustion_and_timeouts),
         cmocka_unit_test(test_oversize_and_empty),
         cmocka_unit_test(test_configurable_buffer_size),
