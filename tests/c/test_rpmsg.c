@@ -484,6 +484,38 @@ static int send_until_full(struct amp_rpmsg_endpoint *ept, const char *msg)
     return sent;
 }
 
+/*
+ * A peer that gives buffers back without a doorbell (rpmsg-lite's default,
+ * OpenAMP): a send that waits for one finds it within a poll interval, not
+ * at the end of its timeout. The fake clock adds up what the waits slept.
+ */
+static void test_send_finds_silently_returned_buffers(void **state)
+{
+    (void)state;
+    struct lb_pair *lb = new_pair(AMP_ADDR_OFFSET, 0);
+    struct amp_rpmsg_endpoint hept, rept;
+    struct rx_log hlog = {0}, rlog = {0};
+    bound_pair(lb, &hept, &rept, log_cb, &hlog, log_cb, &rlog);
+    lb->host_side.pump = lb->remote_side.pump = true;
+    lb->host_side.silent = lb->remote_side.silent = true;
+    struct amp_rpmsg_endpoint *from[2] = { &hept, &rept };
+    for (int side = 0; side < 2; side++) {
+        int sent = send_until_full(from[side], "a");
+        assert_true(sent > 0);
+        uint32_t t0 = lb->clock;
+        assert_int_equal(amp_rpmsg_send(from[side], "b", 1, 1000), 1);
+        assert_in_range(lb->clock - t0, 1, 2);
+        sent += 1 + send_until_full(from[side], "a");
+        t0 = lb->clock;
+        assert_int_equal(amp_rpmsg_send(from[side], "c", 1, AMP_WAIT_FOREVER), 1);
+        assert_in_range(lb->clock - t0, 1, 2);
+        sent++;
+        lb_settle(lb);
+        assert_int_equal(side ? hlog.count : rlog.count, (unsigned)sent);
+    }
+    free(lb);
+}
+
 static void test_buffer_exhaustion_and_timeouts(void **state)
 {
     (void)state;
@@ -905,6 +937,7 @@ int main(void)
         cmocka_unit_test(test_stream_100k_physical_mode),
         cmocka_unit_test(test_stream_100k_gapped_pool),
         cmocka_unit_test(test_buffer_exhaustion_and_timeouts),
+        cmocka_unit_test(test_send_finds_silently_returned_buffers),
         cmocka_unit_test(test_oversize_and_empty),
         cmocka_unit_test(test_configurable_buffer_size),
         cmocka_unit_test(test_zero_copy),
