@@ -89,8 +89,8 @@ struct amp_rpmsg_config {
     uint32_t rx_buf_count;        /* posted for receive (<= vring_num) */
     uint32_t buf_size;            /* bytes per buffer incl. header; 0 = 512 */
     /*
-     * Bytes left unused after every 4 KiB of buffers (a multiple of 4; 0:
-     * packed). For cached shared memory: packed 512-byte buffers put every
+     * Bytes left unused after every 4 KiB of buffers (a multiple of 4, at
+     * most shm_size; 0: packed). For cached shared memory: packed 512-byte buffers put every
      * header in 8 of the 64 sets of a 32 KiB 8-way L1, where they evict the
      * endpoints and rings; a 64-byte gap spreads them over all 64. No peer
      * can tell: remotes go by the addresses in the descriptors.
@@ -343,8 +343,8 @@ static inline uint32_t amp_rpmsg_max_payload(const struct amp_rpmsg_device *dev)
  * Copy send. timeout_ms: 0 tries once (-AMP_ENOBUFS if no buffer), -1 waits
  * forever, N waits up to N ms (-AMP_ETIMEDOUT), looking again at every
  * doorbell and every millisecond (peers that return buffers silently).
- * Returns the payload length. An empty payload is one valid message; one larger than the buffer is
- * -AMP_EMSGSIZE.
+ * Returns the payload length. An empty payload is one valid message; one
+ * larger than the buffer is -AMP_EMSGSIZE.
  */
 int amp_rpmsg_send_offchannel_timed(struct amp_rpmsg_endpoint *ept, uint32_t src, uint32_t dst,
                                     const void *data, size_t len, int32_t timeout_ms);

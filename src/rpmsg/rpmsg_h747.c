@@ -16,7 +16,7 @@
 /* Upstream packs 110 buffers up to the end of SRAM4. With a 64-byte gap
  * after every eight, 108 fit: SRAM4 is non-cacheable on the chip, but on a
  * PC (the simulated board, the unix port) packed headers crowd 8 of 64 L1
- * sets, and 256 endpoints streamed at 1.14-1.26x the time of one (issue 12). */
+ * sets, and 256 endpoints streamed at 1.11-1.38x the time of one (issue 12). */
 #define H747_BUF_COUNT    108u
 #define H747_BUF_GAP      64u
 #define H747_RX_BUF_COUNT 64u

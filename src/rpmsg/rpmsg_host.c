@@ -20,9 +20,9 @@ static uint64_t host_va_to_addr(const struct amp_rpmsg_device *dev, const void *
 /*
  * The pool is groups of 2^pool_group_shift buffers, each group followed by
  * cfg.buf_gap unused bytes (none when packed). A group spans at most 4 KiB,
- * one way of the L1 data cache of x86 (32 KiB, 8-way) and of the
- * H747's Cortex-M7 (16 KiB, 4-way) alike, so that each
- * gap moves the next group's headers to other cache sets.
+ * one way of the L1 data cache of x86 (32 KiB, 8-way) and of the H747's
+ * Cortex-M7 (16 KiB, 4-way) alike, so that each gap moves the next group's
+ * headers to other cache sets.
  */
 #define POOL_GROUP_BYTES 4096u
 
@@ -60,8 +60,9 @@ static int host_init(struct amp_rpmsg_device *dev)
 {
     const struct amp_rpmsg_config *cfg = &dev->cfg;
     uint32_t num = cfg->vring_num;
+    /* A gap larger than shm is never right, and would overflow pool_index's sums. */
     if (!cfg->buf_pool || cfg->buf_count < 2 || (dev->buf_size & 3u) || (cfg->buf_gap & 3u) ||
-        ((uintptr_t)cfg->buf_pool & 3u))
+        cfg->buf_gap > cfg->shm_size || ((uintptr_t)cfg->buf_pool & 3u))
         return -AMP_EINVAL;
     uint32_t rx = cfg->rx_buf_count ? cfg->rx_buf_count : cfg->buf_count / 2;
     if (rx > num)

@@ -167,6 +167,13 @@ static void test_host_pool_gaps(void **state)
     lb->host_cfg.buf_gap = 2;       /* would misalign the headers */
     lb->host_cfg.buf_count = 108;
     assert_int_equal(amp_rpmsg_init(&lb->host, &lb->host_cfg), -AMP_EINVAL);
+    /* Larger than shm, refused even when the pool is one group and has no gap. */
+    lb->host_cfg.buf_gap = 0x20000;
+    lb->host_cfg.buf_count = 8;
+    lb->host_cfg.rx_buf_count = 4;
+    assert_int_equal(amp_rpmsg_init(&lb->host, &lb->host_cfg), -AMP_EINVAL);
+    lb->host_cfg.rx_buf_count = 64;
+    lb->host_cfg.buf_count = 108;
     lb->host_cfg.buf_gap = 64;
     assert_int_equal(amp_rpmsg_init(&lb->host, &lb->host_cfg), 0);
     assert_int_equal(lb->host.rx_count, 64);
