@@ -90,10 +90,10 @@ struct amp_rpmsg_config {
     uint32_t buf_size;            /* bytes per buffer incl. header; 0 = 512 */
     /*
      * Bytes left unused after every 4 KiB of buffers (a multiple of 4, at
-     * most shm_size; 0: packed). For cached shared memory: packed 512-byte buffers put every
-     * header in 8 of the 64 sets of a 32 KiB 8-way L1, where they evict the
-     * endpoints and rings; a 64-byte gap spreads them over all 64. No peer
-     * can tell: remotes go by the addresses in the descriptors.
+     * most shm_size; 0: packed). For cached shared memory: packed 512-byte
+     * buffers put every header in 8 of the 64 sets of a 32 KiB 8-way L1,
+     * where they evict the endpoints and rings; a 64-byte gap spreads them
+     * over all 64. No peer can tell: remotes go by the descriptors' addresses.
      */
     uint32_t buf_gap;
     /* The vdev entry in the resource table (status, features), or NULL. */
